@@ -1,0 +1,9 @@
+"""sgdlearn: scikit-learn linear models trained by compiled gradient descent."""
+
+from sgdlearn._classifier import GDClassifier
+from sgdlearn._engine import DivergenceError
+from sgdlearn._regressor import GDRegressor
+
+__version__ = "0.1.0"
+
+__all__ = ["DivergenceError", "GDClassifier", "GDRegressor", "__version__"]

@@ -1,0 +1,380 @@
+"""Shared estimator logic: parameters, kernel settings, state, training.
+
+Every training call works on copies of the fitted arrays and commits them
+only when training succeeded, and any attribute the call rebinds is put back
+if it raises: a failed ``fit`` or ``partial_fit`` leaves the estimator
+exactly as it was.
+"""
+
+import functools
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator
+from sklearn.linear_model._base import SparseCoefMixin
+from sklearn.utils import check_random_state
+
+from sgdlearn._data import kernel_rows
+from sgdlearn._engine import Problem, Settings, Validation, train
+from sgdlearn._params import OPTIMIZERS, SCHEDULES, state_names
+from sgdlearn._sklearn_compat import Interval, StrOptions
+
+MAX_INT = np.iinfo(np.int32).max
+
+
+def transactional(method):
+    """Restore the estimator's attributes if ``method`` raises.
+
+    Training never writes into an array the estimator already holds (it
+    works on copies), so restoring the attribute bindings restores the
+    state bit for bit, whatever was raised (KeyboardInterrupt included).
+    """
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        saved = dict(self.__dict__)
+        try:
+            return method(self, *args, **kwargs)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    return wrapper
+
+
+class BaseGD(SparseCoefMixin, BaseEstimator):
+    """Parameters, settings and the training loop shared by both estimators."""
+
+    _parameter_constraints: dict = {
+        "penalty": [StrOptions({"l2", "l1", "elasticnet"}), None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "l1_ratio": [Interval(Real, 0, 1, closed="both"), None],
+        "fit_intercept": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left"), None],
+        "shuffle": ["boolean"],
+        "verbose": ["verbose"],
+        "epsilon": [Interval(Real, 0, None, closed="left")],
+        "random_state": ["random_state"],
+        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "eta0": [Interval(Real, 0, None, closed="neither")],
+        "power_t": [Interval(Real, None, None, closed="neither")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "warm_start": ["boolean"],
+        "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
+        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"full"}),
+            None,
+        ],
+        "momentum": [Interval(Real, 0, 1, closed="left")],
+        "beta_1": [Interval(Real, 0, 1, closed="left")],
+        "beta_2": [Interval(Real, 0, 1, closed="left")],
+        "eps": [Interval(Real, 0, None, closed="left")],
+        "rho": [Interval(Real, 0, 1, closed="left")],
+        "centered": ["boolean"],
+        "decay_steps": [Interval(Integral, 1, None, closed="left")],
+        "decay_rate": [Interval(Real, 0, None, closed="neither")],
+        "eta_min": [Interval(Real, 0, None, closed="left")],
+        "warmup_steps": [Interval(Integral, 0, None, closed="left")],
+        "intercept_decay": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"auto"}),
+        ],
+    }
+
+    def _init_params(self, params):
+        for name, value in params.items():
+            if name not in ("self", "__class__"):
+                setattr(self, name, value)
+
+    # ------------------------------------------------------------------
+    # Parameters -> kernel settings
+    def _more_validate_params(self, for_partial_fit=False):
+        if self.early_stopping and for_partial_fit:
+            raise ValueError("early_stopping should be False with partial_fit")
+        if self.learning_rate == "optimal" and self.alpha == 0:
+            raise ValueError(
+                "alpha must be > 0 since learning_rate is 'optimal'. alpha is "
+                "used to compute the optimal learning rate."
+            )
+        if self.penalty == "elasticnet" and self.l1_ratio is None:
+            raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
+        if self.learning_rate in ("pa1", "pa2"):
+            expected = self._pa_loss
+            if self.loss != expected:
+                raise ValueError(
+                    f"Learning rate '{self.learning_rate}' only works with loss "
+                    f"'{expected}'."
+                )
+            if self.optimizer != "sgd" or self.batch_size != 1:
+                raise ValueError(
+                    f"Learning rate '{self.learning_rate}' (passive-aggressive) "
+                    "sets the step of each sample itself: it needs "
+                    "optimizer='sgd' and batch_size=1, got "
+                    f"optimizer={self.optimizer!r}, batch_size={self.batch_size!r}."
+                )
+
+    def _l1_ratio(self):
+        return {None: 0.0, "l2": 0.0, "l1": 1.0}.get(self.penalty, self.l1_ratio)
+
+    def _settings(self, rows, n_train, validation=None):
+        """The kernel's structs for this call, from the parameters."""
+        loss_kind, loss_param = self._loss_functions[self.loss]
+        if loss_param == "epsilon":
+            loss_param = self.epsilon
+        penalized = self.penalty is not None
+        l1_ratio = self._l1_ratio()
+        l2 = self.alpha * (1 - l1_ratio) if penalized else 0.0
+        # plain SGD and AdamW shrink the weights multiplicatively (through
+        # the kernel's wscale, O(1)); the others add the L2 gradient.
+        decoupled = self.optimizer in ("sgd", "adamw")
+        optim = {
+            "kind": int(OPTIMIZERS[self.optimizer][0]),
+            "momentum": self.momentum,
+            "beta1": self.beta_1,
+            "beta2": self.beta_2,
+            "eps": self.eps,
+            "rho": self.rho,
+            "centered": self.centered,
+            "l2": 0.0 if decoupled else l2,
+            "decay": l2 if decoupled else 0.0,
+            "step": 0.0,
+            "beta1_pow": 1.0,
+            "beta2_pow": 1.0,
+            "lr": 0.0,
+            "step_size": 0.0,
+            "inv_sqrt_bc2": 0.0,
+        }
+        t0 = self.alpha ** -0.75 if self.alpha > 0 else 1.0
+        schedule = {
+            "kind": int(SCHEDULES[self.learning_rate]),
+            "eta0": self.eta0,
+            "power_t": self.power_t,
+            "alpha": self.alpha,
+            "t0": t0,
+            "optimal_absolute": self.optimizer == "sgd",
+            "decay_steps": float(self.decay_steps),
+            "decay_rate": self.decay_rate,
+            "eta_min": self.eta_min,
+            "warmup_steps": float(self.warmup_steps),
+        }
+        if self.intercept_decay == "auto":
+            intercept_decay = 0.01 if rows.sparse else 1.0
+        else:
+            intercept_decay = self.intercept_decay
+        batch_size = self.batch_size
+        if batch_size is None or batch_size == "full":
+            batch_size = max(n_train, 1)
+        task = {
+            "batch_size": int(batch_size),
+            "loss": int(loss_kind),
+            "loss_param": float(loss_param),
+            "fit_intercept": self.fit_intercept,
+            "intercept_decay": float(intercept_decay),
+            "l1": self.alpha * l1_ratio if penalized else 0.0,
+            "average": float(self.average),
+        }
+        return Settings(
+            optim=optim,
+            schedule=schedule,
+            task=task,
+            alpha=self.alpha,
+            l1_ratio=l1_ratio,
+            penalized=penalized,
+            shuffle=self.shuffle,
+            tol=-np.inf if self.tol is None else self.tol,
+            n_iter_no_change=self.n_iter_no_change,
+            adaptive=self.learning_rate == "adaptive",
+            verbose=self.verbose,
+            validation=validation,
+        )
+
+    # ------------------------------------------------------------------
+    # State
+    def _n_slots(self):
+        return len(state_names(self.optimizer, self.centered))
+
+    def _fresh_state(self, n_rows, n_features, dtype, coef, intercept):
+        """Working arrays for a model starting at ``coef``/``intercept``."""
+        n_slots = self._n_slots()
+        averaging = bool(self.average)
+        return {
+            "coef": np.array(coef, dtype=dtype, order="C"),
+            "intercept": np.array(intercept, dtype=np.float64),
+            "coef_state": np.zeros((n_rows, n_slots, n_features), dtype=dtype),
+            "intercept_state": np.zeros((n_rows, n_slots)),
+            "avg_coef": np.zeros(
+                (n_rows if averaging else 0, n_features), dtype=dtype
+            ),
+            "avg_intercept": np.zeros(n_rows if averaging else 0),
+            "steps": np.zeros(n_rows if self._one_vs_rest(n_rows) else 1),
+        }
+
+    def _initial_state(self, n_features, dtype, coef_init, intercept_init):
+        """Working arrays for ``fit``: zeros, ``coef_init``/``intercept_init``,
+        or with ``warm_start`` the fitted weights and optimizer state."""
+        n_rows = self._n_rows()
+        warm = self.warm_start and hasattr(self, "coef_")
+        if warm:
+            coef_init = self.coef_ if coef_init is None else coef_init
+            if intercept_init is None:
+                intercept_init = self.intercept_
+        coef = np.zeros((n_rows, n_features), dtype=dtype)
+        intercept = np.zeros(n_rows)
+        if coef_init is not None:
+            coef_init = np.asarray(coef_init, dtype=dtype)
+            allowed = [(n_rows, n_features)] + [(n_features,)] * (n_rows == 1)
+            if coef_init.shape not in allowed:
+                raise ValueError("Provided coef_init does not match dataset.")
+            coef[:] = coef_init.reshape(n_rows, n_features)
+        if intercept_init is not None:
+            intercept_init = np.asarray(intercept_init, dtype=np.float64)
+            if intercept_init.size != n_rows or intercept_init.ndim > 1:
+                raise ValueError("Provided intercept_init does not match dataset.")
+            intercept[:] = intercept_init.ravel()
+        state = self._fresh_state(n_rows, n_features, dtype, coef, intercept)
+        if warm:
+            self._reuse_optimizer_state(state, dtype)
+        return state
+
+    def _reuse_optimizer_state(self, state, dtype):
+        """Carry the fitted optimizer state into ``state`` if it fits."""
+        if self._coef_state.shape == state["coef_state"].shape:
+            state["coef_state"] = np.array(self._coef_state, dtype=dtype)
+            state["intercept_state"] = self._intercept_state.copy()
+            state["steps"] = self._optimizer_steps.copy()
+
+    def _continued_state(self, dtype):
+        """Copies of the fitted arrays, to continue training from.  Changing
+        ``optimizer`` between calls starts its state afresh; turning
+        ``average`` on starts a fresh average."""
+        n_rows = self._n_rows()
+        has_average = getattr(self, "_average_coef", None) is not None
+        coef = self._standard_coef if has_average else self.coef_
+        intercept = self._standard_intercept if has_average else self.intercept_
+        coef = np.array(coef, dtype=dtype, order="C").reshape(n_rows, -1)
+        state = self._fresh_state(n_rows, coef.shape[1], dtype, coef,
+                                  np.asarray(intercept).reshape(n_rows))
+        self._reuse_optimizer_state(state, dtype)
+        if self.average and has_average:
+            state["avg_coef"] = np.array(
+                self._average_coef, dtype=dtype, order="C"
+            ).reshape(n_rows, -1)
+            state["avg_intercept"] = np.array(
+                self._average_intercept, dtype=np.float64
+            ).reshape(n_rows)
+        return state
+
+    def _commit(self, state, dtype, t, n_iter, problems):
+        """Publish the trained arrays as the fitted attributes."""
+        n_rows = state["coef"].shape[0]
+        shape = self._coef_shape(n_rows, state["coef"].shape[1])
+        coef = state["coef"].reshape(shape)
+        intercept = state["intercept"].astype(dtype)
+        self._coef_state = state["coef_state"]
+        self._intercept_state = state["intercept_state"]
+        self._optimizer_steps = state["steps"]
+        self.t_ = float(t)
+        self.n_iter_ = int(n_iter)
+        self._loss_curves = [p.losses for p in problems]
+        for name in ("_standard_coef", "_standard_intercept", "_average_coef",
+                     "_average_intercept"):
+            self.__dict__.pop(name, None)
+        if self.average:
+            self._standard_coef = coef
+            self._standard_intercept = intercept
+            self._average_coef = state["avg_coef"].reshape(shape)
+            self._average_intercept = state["avg_intercept"].astype(dtype)
+            if self.average <= self.t_ - 1:
+                coef = self._average_coef
+                intercept = self._average_intercept
+        self.coef_ = coef
+        self.intercept_ = intercept
+
+    # ------------------------------------------------------------------
+    # Training
+    def _rngs(self, n_problems, reset):
+        """One generator per problem; kept across partial_fit calls so that a
+        stream of calls sees fresh permutations, as one fit would."""
+        if not reset and getattr(self, "_row_rngs", None) is not None:
+            return self._row_rngs
+        seeds = check_random_state(self.random_state).randint(
+            MAX_INT, size=n_problems
+        )
+        return [np.random.default_rng(seed) for seed in seeds]
+
+    def _run(self, X, targets, sample_weight, state, rngs, *, max_epochs,
+             validation_mask=None, validation_kind=None):
+        """Train every problem of ``targets`` on X for up to ``max_epochs``.
+
+        ``targets`` is a list of (row slice, y array, y stride, y_val): one
+        entry per problem, each owning rows ``row slice`` of the state.
+        Returns (t, n_iter, problems).
+        """
+        rows = kernel_rows(X)
+        n = rows.n_samples
+        if validation_mask is not None and validation_mask.any():
+            order = np.flatnonzero(~validation_mask).astype(np.intc)
+            validation = Validation(
+                X=rows.X[validation_mask],
+                sample_weight=sample_weight[validation_mask],
+                kind=validation_kind,
+            )
+        else:
+            order = np.arange(n, dtype=np.intc)
+            validation = None
+        settings = self._settings(rows, order.shape[0], validation)
+        unit = np.all(sample_weight == 1.0)
+        weights = np.empty(0) if unit else sample_weight
+        problems = []
+        for index, (rows_slice, y, y_stride, y_val, weight) in enumerate(targets):
+            problems.append(
+                Problem(
+                    coef=state["coef"][rows_slice],
+                    intercept=state["intercept"][rows_slice],
+                    coef_state=state["coef_state"][rows_slice],
+                    intercept_state=state["intercept_state"][rows_slice],
+                    avg_coef=state["avg_coef"][rows_slice]
+                    if self.average
+                    else state["avg_coef"],
+                    avg_intercept=state["avg_intercept"][rows_slice]
+                    if self.average
+                    else state["avg_intercept"],
+                    step=float(state["steps"][index]),
+                    rng=rngs[index],
+                    y=y,
+                    y_stride=y_stride,
+                    sample_weight=weights if weight is None else weight,
+                    y_val=y_val,
+                )
+            )
+        t_start = getattr(self, "t_", 1.0)
+        run = functools.partial(
+            train,
+            rows=rows,
+            order=order,
+            settings=settings,
+            max_epochs=max_epochs,
+            t=t_start,
+        )
+        if len(problems) == 1:
+            ends = [run(problems[0])]
+        else:
+            # The kernel releases the GIL for whole epochs: threads scale.
+            ends = Parallel(n_jobs=getattr(self, "n_jobs", None), require="sharedmem")(
+                delayed(run)(problem) for problem in problems
+            )
+        for index, problem in enumerate(problems):
+            state["steps"][index] = problem.step
+        return max(ends), max(p.n_iter for p in problems), problems
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

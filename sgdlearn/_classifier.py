@@ -1,0 +1,271 @@
+"""GDClassifier: linear classifiers trained by compiled gradient descent."""
+
+from numbers import Integral
+
+import numpy as np
+from sklearn.linear_model._base import LinearClassifierMixin
+from sklearn.model_selection import StratifiedShuffleSplit
+from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sgdlearn._base import BaseGD, transactional
+from sgdlearn._data import check_weights
+from sgdlearn._params import CLASSIFICATION_LOSSES
+from sgdlearn._sklearn_compat import (
+    StrOptions,
+    _check_partial_fit_first_call,
+    _fit_context,
+)
+
+
+def validation_split(estimator, y, sample_weight, splitter):
+    """scikit-learn's held-out split for early stopping (same rows)."""
+    n_samples = y.shape[0]
+    mask = np.zeros(n_samples, dtype=bool)
+    if not estimator.early_stopping:
+        return mask
+    cv = splitter(
+        test_size=estimator.validation_fraction,
+        random_state=estimator.random_state,
+    )
+    idx_train, idx_val = next(cv.split(np.zeros((n_samples, 1)), y))
+    if not np.any(sample_weight[idx_val] > 0):
+        raise ValueError(
+            "The sample weights for validation set are all zero, consider using a"
+            " different random state."
+        )
+    if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+        raise ValueError(
+            f"Splitting {n_samples} samples into a train set and a validation set "
+            f"with validation_fraction={estimator.validation_fraction!r} led to an "
+            f"empty set ({idx_train.shape[0]} and {idx_val.shape[0]} samples). "
+            "Please either change validation_fraction, increase number of "
+            "samples, or disable early_stopping."
+        )
+    mask[idx_val] = True
+    return mask
+
+
+class GDClassifier(LinearClassifierMixin, BaseGD):
+    _loss_functions = CLASSIFICATION_LOSSES
+    _pa_loss = "hinge"
+
+    _parameter_constraints: dict = {
+        **BaseGD._parameter_constraints,
+        "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
+        "n_jobs": [Integral, None],
+        "class_weight": [StrOptions({"balanced"}), dict, None],
+    }
+
+    def __init__(
+        self,
+        loss="hinge",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        n_jobs=None,
+        random_state=None,
+        learning_rate="optimal",
+        eta0=0.01,
+        power_t=0.5,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        class_weight=None,
+        warm_start=False,
+        average=False,
+        optimizer="sgd",
+        batch_size=1,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        eps=1e-8,
+        rho=0.99,
+        centered=False,
+        decay_steps=1000,
+        decay_rate=0.1,
+        eta_min=0.0,
+        warmup_steps=0,
+        intercept_decay="auto",
+    ):
+        self._init_params(locals())
+
+    # ------------------------------------------------------------------
+    def _n_rows(self):
+        return 1 if len(self.classes_) == 2 else len(self.classes_)
+
+    def _one_vs_rest(self, n_rows):
+        return n_rows > 1
+
+    def _coef_shape(self, n_rows, n_features):
+        return (n_rows, n_features)
+
+    def _class_weights(self, y_index, partial):
+        """Per-sample class weights; 'balanced' in partial_fit uses the
+        class counts of every sample seen so far."""
+        n_classes = len(self.classes_)
+        if self.class_weight == "balanced" and partial:
+            counts = getattr(self, "_seen_class_counts", None)
+            if counts is None:
+                counts = np.zeros(n_classes)
+            counts = counts + np.bincount(y_index, minlength=n_classes)
+            self._seen_class_counts = counts
+            seen = counts > 0
+            weights = np.ones(n_classes)
+            weights[seen] = counts.sum() / (seen.sum() * counts[seen])
+            return weights[y_index]
+        if self.class_weight == "balanced":
+            labels = self.classes_[y_index]
+            return compute_class_weight("balanced", classes=self.classes_,
+                                        y=labels)[y_index]
+        weights = compute_class_weight(self.class_weight, classes=self.classes_,
+                                       y=self.classes_[y_index])
+        return weights[y_index]
+
+    def _targets(self, y_index, dtype, sample_weight, validation_mask):
+        """One problem per binary split (one for two classes)."""
+        n_classes = len(self.classes_)
+        positives = [1] if n_classes == 2 else range(n_classes)
+        targets = []
+        for row, positive in enumerate(positives):
+            y = np.where(y_index == positive, 1.0, -1.0).astype(dtype)
+            y_val = None if validation_mask is None else y[validation_mask]
+            targets.append((slice(row, row + 1), y, 1, y_val, None))
+        return targets
+
+    def _train(self, X, y_index, sample_weight, state, *, reset_rng, max_epochs,
+               validation_mask=None):
+        dtype = X.dtype
+        targets = self._targets(y_index, dtype, sample_weight, validation_mask)
+        rngs = self._rngs(len(targets), reset=reset_rng)
+        t, n_iter, problems = self._run(
+            X,
+            targets,
+            sample_weight,
+            state,
+            rngs,
+            max_epochs=max_epochs,
+            validation_mask=validation_mask,
+            validation_kind="binary",
+        )
+        self._row_rngs = rngs
+        self._commit(state, dtype, t, n_iter, problems)
+        return self
+
+    # ------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    @transactional
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        self._more_validate_params()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=True,
+        )
+        check_classification_targets(y)
+        classes, y_index = np.unique(y, return_inverse=True)
+        if len(classes) < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got "
+                f"{len(classes)} class"
+            )
+        sample_weight = check_weights(sample_weight, X,
+                                      allow_all_zero=self.early_stopping)
+        self.classes_ = classes
+        self._seen_class_counts = np.bincount(y_index, minlength=len(classes))
+        weights = sample_weight * self._class_weights(y_index, partial=False)
+        mask = validation_split(self, y_index, sample_weight,
+                                StratifiedShuffleSplit)
+        state = self._initial_state(X.shape[1], X.dtype, coef_init,
+                                    intercept_init)
+        self.t_ = 1.0
+        return self._train(X, y_index, weights, state, reset_rng=True,
+                           max_epochs=self.max_iter, validation_mask=mask)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @transactional
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        first_call = not hasattr(self, "classes_")
+        if first_call:
+            self._more_validate_params(for_partial_fit=True)
+        dtype = [np.float64, np.float32] if first_call else self.coef_.dtype
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=dtype,
+            order="C",
+            accept_large_sparse=True,
+            reset=first_call,
+        )
+        if first_call and classes is None:
+            raise ValueError("classes must be passed on the first call to "
+                             "partial_fit.")
+        _check_partial_fit_first_call(self, classes)
+        if len(self.classes_) < 2:
+            raise ValueError(
+                "The number of classes has to be greater than one; got "
+                f"{len(self.classes_)} class"
+            )
+        y_index = np.searchsorted(self.classes_, y)
+        y_index = np.minimum(y_index, len(self.classes_) - 1)
+        unknown = self.classes_[y_index] != y
+        if np.any(unknown):
+            raise ValueError(
+                f"y contains labels {np.unique(y[unknown]).tolist()} that are not "
+                f"in classes_ {self.classes_.tolist()}: pass every label in "
+                "`classes` on the first call to partial_fit."
+            )
+        sample_weight = check_weights(sample_weight, X)
+        weights = sample_weight * self._class_weights(y_index, partial=True)
+        if first_call or not hasattr(self, "coef_"):
+            state = self._initial_state(X.shape[1], X.dtype, None, None)
+            self.t_ = 1.0
+        else:
+            state = self._continued_state(X.dtype)
+        return self._train(X, y_index, weights, state,
+                           reset_rng=not hasattr(self, "_row_rngs"),
+                           max_epochs=1)
+
+
+    # ------------------------------------------------------------------
+    def _check_proba(self):
+        if self.loss not in ("log_loss", "modified_huber"):
+            raise AttributeError(
+                f"probability estimates are not available for loss={self.loss!r}"
+            )
+        return True
+
+    @available_if(_check_proba)
+    def predict_proba(self, X):
+        check_is_fitted(self)
+        if self.loss == "log_loss":
+            return self._predict_proba_lr(X)
+        scores = self.decision_function(X)
+        if len(self.classes_) == 2:
+            prob = (np.clip(scores, -1, 1) + 1) / 2
+            return np.column_stack([1 - prob, prob])
+        prob = (np.clip(scores, -1, 1) + 1) / 2
+        prob_sum = prob.sum(axis=1)
+        all_zero = prob_sum == 0
+        prob[all_zero] = 1
+        prob_sum[all_zero] = len(self.classes_)
+        return prob / prob_sum[:, np.newaxis]
+
+    @available_if(_check_proba)
+    def predict_log_proba(self, X):
+        return np.log(self.predict_proba(X))

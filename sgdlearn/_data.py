@@ -1,0 +1,65 @@
+"""Input preparation: what the kernel receives, made once per call."""
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from sgdlearn._sklearn_compat import _check_sample_weight
+
+_EMPTY_INDEX = np.empty(0, dtype=np.intc)
+_INT32_MAX = np.iinfo(np.int32).max
+
+
+@dataclass
+class Rows:
+    """X as the kernel reads it: flattened dense values, or CSR arrays."""
+
+    X: object  # the validated matrix (for scoring validation rows)
+    data: np.ndarray
+    indices: np.ndarray
+    indptr: np.ndarray
+    n_samples: int
+    n_features: int
+
+    @property
+    def sparse(self):
+        return self.indptr.shape[0] > 0
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+
+def kernel_rows(X):
+    """Wrap validated X (C-ordered float ndarray or CSR) without copying it,
+    except for int64 CSR indices (narrowed) or duplicate entries (summed)."""
+    n_samples, n_features = X.shape
+    if not sp.issparse(X):
+        return Rows(X, X.reshape(-1), _EMPTY_INDEX, _EMPTY_INDEX,
+                    n_samples, n_features)
+    if not X.has_canonical_format:
+        # A duplicate index would be updated twice by one per-sample step.
+        X = X.copy()
+        X.sum_duplicates()
+    if X.nnz > _INT32_MAX or n_features > _INT32_MAX:
+        raise ValueError(
+            f"X has {X.nnz} stored values and {n_features} features; sgdlearn's "
+            f"kernels index sparse input with 32-bit integers (at most "
+            f"{_INT32_MAX}). Split X into smaller chunks and use partial_fit."
+        )
+    indices = X.indices.astype(np.intc, copy=False)
+    indptr = X.indptr.astype(np.intc, copy=False)
+    # Explicit zeros are kept: on dense input every coordinate is present.
+    return Rows(X, X.data, indices, indptr, n_samples, n_features)
+
+
+def check_weights(sample_weight, X, allow_all_zero=False):
+    """Float64 sample weights: finite, non-negative, one per row of X."""
+    return _check_sample_weight(
+        sample_weight,
+        X,
+        dtype=np.float64,
+        ensure_non_negative=True,
+        allow_all_zero_weights=allow_all_zero,
+    )

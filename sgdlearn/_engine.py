@@ -1,0 +1,233 @@
+"""The epoch driver: shuffling, kernel calls, stopping rules, verbose output.
+
+A *problem* is what one kernel call trains: K weight rows updated together
+(one row for a binary or one-vs-rest problem or a single-output regression,
+K rows for multi-output regression or the multinomial loss).  Its arrays may
+be views into the estimator's working copies; the kernel updates them in
+place, so the estimator commits them only once training succeeded.
+"""
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sgdlearn._kernels._epoch import Status, fit_epoch
+from sgdlearn._kernels._schedule import py_eta
+
+
+class DivergenceError(ValueError):
+    """Training produced a non-finite loss or non-finite weights.
+
+    Raised instead of returning a model full of NaN.  The estimator is left
+    exactly as it was before the call.  A subclass of ``ValueError``, which
+    is what scikit-learn's SGD raises in the same situation.
+
+    Attributes
+    ----------
+    epoch : int
+        The epoch (1-based) of the call in which training diverged.
+    update : int
+        The update number ``t`` (as in ``t_``) that produced the first
+        non-finite value.
+    learning_rate : float
+        The learning rate in force at that update.
+    """
+
+    def __init__(self, message, *, epoch, update, learning_rate):
+        super().__init__(message)
+        self.epoch = epoch
+        self.update = update
+        self.learning_rate = learning_rate
+
+
+@dataclass
+class Problem:
+    """The arrays of one kernel problem."""
+
+    coef: np.ndarray  # (K, d), in the dtype of X; weights
+    intercept: np.ndarray  # (K,) float64
+    coef_state: np.ndarray  # (n_slots, K, d) optimizer state
+    intercept_state: np.ndarray  # (n_slots, K) float64
+    avg_coef: np.ndarray  # (K, d), or (0, d) without averaging
+    avg_intercept: np.ndarray  # (K,), or (0,)
+    step: float  # optimizer updates applied to this state so far
+    rng: np.random.Generator  # draws the row order of every epoch
+    y: np.ndarray  # targets, flattened, in the dtype of X
+    y_stride: int  # targets per row
+    sample_weight: np.ndarray  # float64 (n,), or (0,) for unit weights
+    y_val: np.ndarray = None  # targets of the validation rows
+    n_iter: int = 0
+    t: float = 1.0
+    losses: list = field(default_factory=list)
+    scores: list = field(default_factory=list)
+
+
+@dataclass
+class Settings:
+    """What every epoch of a call needs besides the problem arrays."""
+
+    optim: dict  # the kernel's Optim struct, without ``step``
+    schedule: dict  # the kernel's Schedule struct
+    task: dict  # the kernel's Task scalars, without ``t``
+    alpha: float
+    l1_ratio: float  # 0 for l2, 1 for l1, as used by the objective
+    penalized: bool
+    shuffle: bool
+    tol: float  # -inf disables the stopping test
+    n_iter_no_change: int
+    adaptive: bool
+    verbose: int
+    validation: object = None  # Validation, when early stopping
+
+
+@dataclass
+class Validation:
+    """Held-out rows for early stopping, scored after every epoch."""
+
+    X: object
+    sample_weight: np.ndarray
+    kind: str  # "binary", "multinomial" or "regression"
+
+    def score(self, problem):
+        scores = self.X @ problem.coef.T + problem.intercept
+        y, w = problem.y_val, self.sample_weight
+        if self.kind == "binary":
+            return np.average(np.where(scores[:, 0] > 0, 1, -1) == y, weights=w)
+        if self.kind == "multinomial":
+            return np.average(np.argmax(scores, axis=1) == y, weights=w)
+        y = y.reshape(scores.shape)
+        residual = np.average((y - scores) ** 2, weights=w, axis=0)
+        spread = np.average((y - np.average(y, weights=w, axis=0)) ** 2,
+                            weights=w, axis=0)
+        r2 = np.where(spread > 0, 1 - residual / np.where(spread > 0, spread, 1),
+                      np.where(residual > 0, 0.0, 1.0))
+        return float(np.mean(r2))
+
+
+def penalty(settings, coef):
+    if not settings.penalized:
+        return 0.0
+    l1 = settings.l1_ratio
+    value = 0.0
+    if l1 < 1:
+        value += (1 - l1) * 0.5 * float(np.dot(coef.ravel(), coef.ravel()))
+    if l1 > 0:
+        value += l1 * float(np.abs(coef).sum())
+    return settings.alpha * value
+
+
+def train(problem, rows, order, settings, max_epochs, t):
+    """Run up to ``max_epochs`` epochs of ``problem`` over the rows
+    ``order`` (int32), starting at update ``t``.  Returns the final ``t``."""
+    schedule = dict(settings.schedule)
+    optim = dict(settings.optim)
+    task = dict(settings.task)
+    stop = _Stopping(settings)
+    start = time.perf_counter()
+    n_rows = max(order.shape[0], 1)
+    for epoch in range(max_epochs):
+        if settings.verbose:
+            print(f"-- Epoch {epoch + 1}")
+        epoch_order = problem.rng.permutation(order) if settings.shuffle else order
+        optim["step"] = problem.step
+        task["t"] = t
+        sumloss, n_updates, status, failed_at, t_end, step = fit_epoch(
+            X_data=rows.data,
+            X_indices=rows.indices,
+            X_indptr=rows.indptr,
+            n_features=rows.n_features,
+            y=problem.y,
+            y_stride=problem.y_stride,
+            sample_weight=problem.sample_weight,
+            order=epoch_order,
+            coef=problem.coef,
+            intercept=problem.intercept,
+            coef_state=problem.coef_state,
+            intercept_state=problem.intercept_state,
+            avg_coef=problem.avg_coef,
+            avg_intercept=problem.avg_intercept,
+            optim=optim,
+            schedule=schedule,
+            task=task,
+        )
+        if status != Status.OK:
+            raise _divergence(epoch + 1, t + failed_at, schedule, n_updates,
+                              failed_at)
+        t, problem.step = t_end, step
+        problem.n_iter += 1
+        objective = sumloss / n_rows + penalty(settings, problem.coef)
+        problem.losses.append(objective)
+        score = None
+        if settings.validation is not None:
+            score = settings.validation.score(problem)
+            problem.scores.append(score)
+        if settings.verbose:
+            _report(problem, n_updates, sumloss / n_rows, objective, score,
+                    start)
+        if stop.no_improvement(objective, score):
+            if settings.adaptive and schedule["eta0"] > 1e-6:
+                schedule["eta0"] /= 5
+                stop.count = 0
+            else:
+                if settings.verbose:
+                    print(
+                        f"Convergence after {epoch + 1} epochs took "
+                        f"{time.perf_counter() - start:.2f} seconds"
+                    )
+                break
+    return t
+
+
+class _Stopping:
+    """scikit-learn's rule: stop after ``n_iter_no_change`` epochs in a row
+    without an improvement of at least ``tol`` in the training objective, or
+    in the validation score when early stopping."""
+
+    def __init__(self, settings):
+        self.tol = settings.tol
+        self.patience = settings.n_iter_no_change
+        self.count = 0
+        self.best_objective = np.inf
+        self.best_score = -np.inf
+
+    def no_improvement(self, objective, score):
+        if score is not None:
+            worse = self.tol > -np.inf and score < self.best_score + self.tol
+            self.best_score = max(self.best_score, score)
+        else:
+            worse = self.tol > -np.inf and objective > self.best_objective - self.tol
+            self.best_objective = min(self.best_objective, objective)
+        self.count = self.count + 1 if worse else 0
+        return self.count >= self.patience
+
+
+def _report(problem, n_updates, avg_loss, objective, score, start):
+    coef = problem.coef
+    line = (
+        f"Norm: {np.linalg.norm(coef):.2f}, NNZs: {np.count_nonzero(coef)}, "
+        f"Bias: {problem.intercept[0]:.6f}, T: {n_updates}, "
+        f"Avg. loss: {avg_loss:.6f}, Objective: {objective:.6f}"
+    )
+    if score is not None:
+        line += f", Validation score: {score:.6f}"
+    print(line)
+    print(f"Total training time: {time.perf_counter() - start:.2f} seconds.")
+
+
+def _divergence(epoch, update, schedule, n_updates, failed_at):
+    eta = py_eta(schedule, float(update))
+    where = (
+        "the weights became non-finite at the end of the epoch"
+        if failed_at >= n_updates and n_updates > 0
+        else "the loss became non-finite"
+    )
+    message = (
+        f"Floating-point under-/overflow occurred at epoch #{epoch}: {where} "
+        f"(update t={update:.0f}, learning rate {eta:.4g}). The learning rate "
+        "is too large for this data. Lower eta0, scale the input data with "
+        "StandardScaler or MinMaxScaler, or use an adaptive optimizer such as "
+        "optimizer='adam'. The estimator was left as it was before this call."
+    )
+    return DivergenceError(message, epoch=epoch, update=int(update),
+                           learning_rate=eta)

@@ -1,0 +1,477 @@
+# The compiled training loops: one epoch per call, per-sample or mini-batch,
+# dense or CSR rows, float32 or float64 (fused), every optimizer.
+#
+# Python validates and prepares everything (dtypes, the shuffled row order,
+# the state arrays) and calls ``fit_epoch`` by keyword; this module only
+# loops, without the GIL.
+from cython cimport floating
+from libc.math cimport isfinite
+from libc.string cimport memset
+
+import numpy as np
+
+from sgdlearn._kernels._loss cimport loss_grad, softmax_grad, MULTINOMIAL
+from sgdlearn._kernels._schedule cimport Schedule, eta_at, PA1, PA2
+from sgdlearn._kernels._optim cimport (
+    Optim, begin_update, apply_update, SGD, MOMENTUM, NESTEROV, RMSPROP)
+from sgdlearn._kernels._rows cimport (
+    Rows, get_row, prefetch_row, dot, sq_norm)
+from sgdlearn._kernels._lazy cimport (
+    Model, Lazy, catch_up, clip_l1, fold_scale)
+
+cdef double MAX_DLOSS = 1e12
+
+cpdef enum Status:
+    OK = 0
+    DIVERGED = 1
+
+
+cdef struct Task:
+    Rows rows
+    const void* y
+    Py_ssize_t y_stride
+    const double* sw        # per-sample weights (class x sample), or NULL
+    const int* order        # rows to visit, in order
+    Py_ssize_t n_order
+    Py_ssize_t batch_size
+    int loss
+    double loss_param
+    bint fit_intercept
+    double intercept_decay
+    double l1               # alpha * l1_ratio
+    double average          # average updates t >= average; 0 disables
+    double t                # schedule step of the next update (sklearn t_)
+    Optim opt
+    Schedule sched
+
+
+cdef struct Scratch:
+    double* p               # (K,) scores of the current row
+    double* c               # (K,) weighted loss gradients of the current row
+    double* gscale          # (K,) gradient scale per output
+    double* gb              # (K,) intercept gradients
+    void* G                 # gradient accumulator (K, d) of a mini-batch
+    void* Gc                # (K, n_touched) compacted sparse batch gradient
+    void* old               # (K, n) weights before the update (averaging)
+    int* touched            # coordinates present in a sparse mini-batch
+    int* mark               # (d,) last batch that marked each coordinate
+
+
+cdef struct Outcome:
+    double sumloss
+    Py_ssize_t n_updates
+    int status
+    Py_ssize_t failed_at
+
+
+cdef inline floating* at(void* base, Py_ssize_t offset,
+                         const floating* like) noexcept nogil:
+    return (<floating*> base) + offset if base != NULL else NULL
+
+
+cdef double row_loss(const Task* tk, const Model* m, const floating* x,
+                     const int* xi, int nnz, Py_ssize_t i,
+                     Scratch* sc) noexcept nogil:
+    """Scores of row i, weighted and clipped loss gradients in sc.c, and the
+    unweighted loss."""
+    cdef int k
+    cdef const floating* W = <const floating*> m.W
+    cdef const floating* y = (<const floating*> tk.y) + i * tk.y_stride
+    cdef double loss = 0.0, sw = 1.0 if tk.sw == NULL else tk.sw[i]
+    cdef double* p = sc.p
+    cdef double* c = sc.c
+    for k in range(m.K):
+        p[k] = dot(W + k * m.d, x, xi, nnz) * m.wscale + m.b[k]
+    if tk.loss == MULTINOMIAL:
+        loss = softmax_grad(p, m.K, <int> y[0], c)
+    else:
+        for k in range(m.K):
+            loss += loss_grad(tk.loss, p[k], y[k], tk.loss_param, &c[k])
+    for k in range(m.K):
+        c[k] = min(MAX_DLOSS, max(-MAX_DLOSS, c[k])) * sw
+    return loss
+
+
+cdef void average_update(Task* tk, Model* m, const int* idx, Py_ssize_t n,
+                         const floating* old, double n_avg) noexcept nogil:
+    """Bottou's lazy averaging: only the coordinates that changed are
+    touched; the average is (AW + avg_a * v) / avg_b."""
+    cdef int k
+    cdef Py_ssize_t jj, j, d = m.d
+    cdef floating* W = <floating*> m.W
+    cdef floating* AW = <floating*> m.AW
+    cdef double mu = 1.0 / n_avg
+    if n_avg == 1:
+        # A fresh average starts at the current weights.
+        memset(AW, 0, m.K * d * sizeof(floating))
+        for k in range(m.K):
+            m.Ab[k] = 0.0
+        m.avg_a = 0.0
+        m.avg_b = 1.0
+    else:
+        for k in range(m.K):
+            for jj in range(n):
+                j = jj if idx == NULL else idx[jj]
+                AW[k * d + j] -= m.avg_a * (W[k * d + j] - old[k * n + jj])
+        m.avg_b /= 1.0 - mu
+    m.avg_a += mu * m.avg_b * m.wscale
+    for k in range(m.K):
+        m.Ab[k] += (m.b[k] - m.Ab[k]) * mu
+
+
+cdef inline double tiny_scale(const floating* like) noexcept nogil:
+    """Below this wscale, fold it into the weights before precision goes."""
+    if floating is float:
+        return 1e-6
+    else:
+        return 1e-9
+
+
+cdef void update(Task* tk, Model* m, Lazy* lz, Scratch* sc, const floating* G,
+                 Py_ssize_t g_stride, const int* idx, Py_ssize_t n,
+                 Py_ssize_t s) noexcept nogil:
+    """Update number s of the epoch on coordinates idx[:n] (all when NULL):
+    row k's loss gradient is sc.gscale[k] * G[k * g_stride + jj]."""
+    cdef int k
+    cdef Py_ssize_t jj, j, d = m.d, slot = m.slot, sr
+    cdef double eta = eta_at(&tk.sched, tk.t), one = 1.0, n_avg = 0.0
+    cdef floating* W = <floating*> m.W
+    cdef floating* old = <floating*> sc.old
+    begin_update(&tk.opt, eta)
+    if tk.opt.decay > 0:
+        # Never a negative scale when eta * alpha is large: zero instead.
+        m.wscale *= max(0.0, 1.0 - tk.opt.decay * eta)
+        if m.wscale < tiny_scale(W):
+            fold_scale(m, W)
+    if tk.average > 0 and tk.t >= tk.average:
+        n_avg = tk.t - tk.average + 1
+        for k in range(m.K):
+            for jj in range(n):
+                j = jj if idx == NULL else idx[jj]
+                old[k * n + jj] = W[k * d + j]
+    for k in range(m.K):
+        if tk.opt.kind == SGD and sc.gscale[k] == 0:
+            continue
+        sr = k * m.srow
+        apply_update(&tk.opt, tk.opt.l2, 1.0 / m.wscale, W + k * d,
+                     at(m.S, sr, W), at(m.S, sr + slot, W),
+                     at(m.S, sr + 2 * slot, W), G + k * g_stride,
+                     sc.gscale[k], idx, n)
+    if tk.fit_intercept:
+        for k in range(m.K):
+            apply_update(&tk.opt, 0.0, tk.intercept_decay, &m.b[k],
+                         at(m.Sb, k * m.srow_b, &one),
+                         at(m.Sb, k * m.srow_b + 1, &one),
+                         at(m.Sb, k * m.srow_b + 2, &one),
+                         &one, sc.gb[k], NULL, 1)
+    if tk.l1 > 0:
+        m.u += tk.l1 * eta
+        clip_l1(m, idx, n, W)
+    if n_avg >= 1:
+        average_update(tk, m, idx, n, old, n_avg)
+    if lz.last != NULL:
+        for jj in range(n):
+            lz.last[idx[jj]] = <int> s
+    tk.t += 1
+
+
+cdef void pa_rescale(Task* tk, Scratch* sc, const floating* x, int nnz,
+                     double loss) noexcept nogil:
+    """Passive-aggressive step (Crammer et al. 2006): the rate comes from the
+    loss, expressed as a rescaled gradient under the constant rate eta0."""
+    cdef double xnorm = sq_norm(x, nnz), step
+    if tk.sched.kind == PA1:
+        step = min(tk.sched.eta0, loss / xnorm)
+    else:
+        step = loss / (xnorm + 0.5 / tk.sched.eta0)
+    sc.c[0] *= step / tk.sched.eta0
+
+
+cdef void run_per_sample(Task* tk, Model* m, Lazy* lz, Scratch* sc,
+                         Outcome* out, const floating* like) noexcept nogil:
+    cdef Py_ssize_t s, i
+    cdef int nnz, k
+    cdef const floating* x
+    cdef const int* xi
+    cdef double loss
+    cdef bint is_pa = tk.sched.kind == PA1 or tk.sched.kind == PA2
+    for s in range(tk.n_order):
+        i = tk.order[s]
+        nnz = get_row(&tk.rows, i, &x, &xi)
+        if s + 1 < tk.n_order:
+            prefetch_row(&tk.rows, tk.order[s + 1], x)
+        if xi != NULL:
+            catch_up(m, lz, &tk.opt, xi, nnz, s, x)
+            if tk.l1 > 0:
+                clip_l1(m, xi, nnz, x)
+        loss = row_loss(tk, m, x, xi, nnz, i, sc)
+        if not (isfinite(loss) and isfinite(sc.p[0])):
+            out.status = DIVERGED
+            out.failed_at = s
+            return
+        out.sumloss += loss * (1.0 if tk.sw == NULL else tk.sw[i])
+        if is_pa:
+            if tk.sched.kind == PA1 and sq_norm(x, nnz) == 0:
+                continue
+            pa_rescale(tk, sc, x, nnz, loss)
+        for k in range(m.K):
+            sc.gscale[k] = sc.c[k]
+            sc.gb[k] = sc.c[k]
+        update(tk, m, lz, sc, x, 0, xi, nnz, s + 1)
+        out.n_updates += 1
+
+
+cdef Py_ssize_t mark_batch(Task* tk, Scratch* sc, Py_ssize_t start,
+                           Py_ssize_t stop, int stamp,
+                           const floating* like) noexcept nogil:
+    """Collect the coordinates present in rows order[start:stop]."""
+    cdef Py_ssize_t r, jj, n_touched = 0
+    cdef int nnz, j
+    cdef const floating* x
+    cdef const int* xi
+    for r in range(start, stop):
+        nnz = get_row(&tk.rows, tk.order[r], &x, &xi)
+        for jj in range(nnz):
+            j = xi[jj]
+            if sc.mark[j] != stamp:
+                sc.mark[j] = stamp
+                sc.touched[n_touched] = j
+                n_touched += 1
+    return n_touched
+
+
+cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
+                      Outcome* out, const floating* like) noexcept nogil:
+    """Mini-batch (or full-batch) updates: the loss gradient of a batch is
+    the mean of its rows' weighted gradients; penalties apply once."""
+    cdef Py_ssize_t start, stop, r, i, jj, n_touched = 0, s = 0
+    cdef Py_ssize_t d = m.d
+    cdef int nnz, k
+    cdef const floating* x
+    cdef const int* xi
+    cdef floating* G = <floating*> sc.G
+    cdef floating* Gc = <floating*> sc.Gc
+    cdef floating* Gk
+    cdef floating ck
+    cdef double loss
+    cdef bint sparse = tk.rows.indptr != NULL
+    start = 0
+    while start < tk.n_order:
+        stop = min(start + tk.batch_size, tk.n_order)
+        if sparse:
+            n_touched = mark_batch(tk, sc, start, stop, <int> (s + 1), x)
+            catch_up(m, lz, &tk.opt, sc.touched, n_touched, s, x)
+            if tk.l1 > 0:
+                clip_l1(m, sc.touched, n_touched, x)
+        else:
+            memset(G, 0, m.K * d * sizeof(floating))
+        for k in range(m.K):
+            sc.gb[k] = 0.0
+        for r in range(start, stop):
+            i = tk.order[r]
+            nnz = get_row(&tk.rows, i, &x, &xi)
+            if r + 1 < stop:
+                prefetch_row(&tk.rows, tk.order[r + 1], x)
+            loss = row_loss(tk, m, x, xi, nnz, i, sc)
+            if not (isfinite(loss) and isfinite(sc.p[0])):
+                out.status = DIVERGED
+                out.failed_at = s
+                return
+            out.sumloss += loss * (1.0 if tk.sw == NULL else tk.sw[i])
+            for k in range(m.K):
+                sc.gb[k] += sc.c[k]
+                ck = sc.c[k]
+                if ck == 0:
+                    continue
+                Gk = G + k * d
+                if sparse:
+                    for jj in range(nnz):
+                        Gk[xi[jj]] += ck * x[jj]
+                else:
+                    for jj in range(nnz):
+                        Gk[jj] += ck * x[jj]
+        for k in range(m.K):
+            sc.gscale[k] = 1.0 / (stop - start)
+            sc.gb[k] /= stop - start
+        s += 1
+        if sparse:
+            for k in range(m.K):
+                for jj in range(n_touched):
+                    Gc[k * n_touched + jj] = G[k * d + sc.touched[jj]]
+                    G[k * d + sc.touched[jj]] = 0
+            update(tk, m, lz, sc, Gc, n_touched, sc.touched, n_touched, s)
+        else:
+            update(tk, m, lz, sc, G, d, NULL, d, s)
+        out.n_updates += 1
+        start = stop
+
+
+cdef object lazy_tables(Task* tk, Model* m, Lazy* lz, Py_ssize_t n_updates):
+    """Precompute what sparse catch-up needs for this epoch: powers of the
+    decay base and, for momentum, the drift sums F (and H when averaging).
+    Returns the arrays, which must outlive the epoch."""
+    cdef int kind = tk.opt.kind
+    cdef double base = tk.opt.rho if kind == RMSPROP else tk.opt.momentum
+    cdef double avg_a = m.avg_a, avg_b = m.avg_b, n, t
+    cdef Py_ssize_t r, N = n_updates
+    cdef double[::1] lo, hi, F, H, eta, a_before
+    keep = [np.power(base, np.arange(1024.0)),
+            np.power(base, 1024.0 * np.arange(N // 1024 + 2))]
+    lo, hi = keep
+    lz.pow_lo = &lo[0]
+    lz.pow_hi = &hi[0]
+    if kind != MOMENTUM and kind != NESTEROV:
+        return keep
+    eta = np.empty(N + 1)
+    a_before = np.zeros(N + 1)
+    for r in range(1, N + 1):
+        t = tk.t + r - 1
+        eta[r] = eta_at(&tk.sched, t)
+        a_before[r] = avg_a
+        if tk.average > 0 and t >= tk.average:
+            n = t - tk.average + 1
+            if n == 1:
+                avg_a, avg_b = 0.0, 1.0
+            else:
+                avg_b /= 1.0 - 1.0 / n
+            avg_a += avg_b / n
+    F = np.zeros(N + 1)
+    H = np.zeros(N + 1)
+    for r in range(N - 1, -1, -1):
+        F[r] = base * (eta[r + 1] + F[r + 1])
+        H[r] = base * (a_before[r + 1] * eta[r + 1] + H[r + 1])
+    lz.F = &F[0]
+    lz.H = &H[0]
+    keep += [F, H]
+    return keep
+
+
+cdef inline bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        if not isfinite(v[j]):
+            return False
+    return True
+
+
+def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
+              const int[::1] X_indptr, Py_ssize_t n_features,
+              const floating[::1] y, Py_ssize_t y_stride,
+              const double[::1] sample_weight, const int[::1] order,
+              floating[:, ::1] coef, double[::1] intercept,
+              floating[:, :, ::1] coef_state, double[:, ::1] intercept_state,
+              floating[:, ::1] avg_coef, double[::1] avg_intercept,
+              Optim optim, Schedule schedule, dict task):
+    """Run one epoch over the rows ``order`` and update the state in place.
+
+    Dense X is passed flattened, with empty ``X_indices`` and ``X_indptr``.
+    An empty ``sample_weight``, ``coef_state`` or ``avg_coef`` means unit
+    weights, a stateless optimizer, no averaging.  ``task`` holds the other
+    scalars of ``Task``.  Returns ``(sumloss, n_updates, status, failed_at,
+    t, step)``: the summed weighted loss, the updates made, a ``Status``,
+    the update at which training diverged, and the schedule and optimizer
+    counters to carry over.
+    """
+    cdef Task tk
+    cdef Model m
+    cdef Lazy lz
+    cdef Scratch sc
+    cdef Outcome out
+    cdef Py_ssize_t K = coef.shape[0], d = n_features, n_updates
+    cdef bint sparse = X_indptr.shape[0] > 0
+    cdef bint averaging = avg_coef.shape[0] > 0
+    cdef double[::1] p, c, gscale, gb
+    cdef floating[:, ::1] G, Gc, old, Q
+    cdef int[::1] touched, mark, last
+    memset(&lz, 0, sizeof(Lazy))
+    memset(&out, 0, sizeof(Outcome))
+    dtype = np.float32 if floating is float else np.float64
+
+    tk.rows.data = <const void*> &X_data[0] if X_data.shape[0] else NULL
+    tk.rows.indices = &X_indices[0] if sparse and X_indices.shape[0] else NULL
+    tk.rows.indptr = &X_indptr[0] if sparse else NULL
+    tk.rows.n_features = d
+    tk.y = <const void*> &y[0] if y.shape[0] else NULL
+    tk.y_stride = y_stride
+    tk.sw = &sample_weight[0] if sample_weight.shape[0] else NULL
+    tk.order = &order[0] if order.shape[0] else NULL
+    tk.n_order = order.shape[0]
+    tk.batch_size = task["batch_size"]
+    tk.loss = task["loss"]
+    tk.loss_param = task["loss_param"]
+    tk.fit_intercept = task["fit_intercept"]
+    tk.intercept_decay = task["intercept_decay"]
+    tk.l1 = task["l1"]
+    tk.average = task["average"] if averaging else 0.0
+    tk.t = task["t"]
+    tk.opt = optim
+    tk.opt.beta1_pow = optim.beta1 ** optim.step
+    tk.opt.beta2_pow = optim.beta2 ** optim.step
+    tk.sched = schedule
+
+    m.W = <void*> &coef[0, 0]
+    m.S = <void*> &coef_state[0, 0, 0] if coef_state.shape[1] else NULL
+    m.AW = <void*> &avg_coef[0, 0] if averaging else NULL
+    m.Q = NULL
+    m.b = &intercept[0]
+    m.Sb = &intercept_state[0, 0] if intercept_state.shape[1] else NULL
+    m.Ab = &avg_intercept[0] if averaging else NULL
+    m.K = <int> K
+    m.d = d
+    m.slot = d
+    m.srow = coef_state.shape[1] * d
+    m.srow_b = intercept_state.shape[1]
+    m.wscale = 1.0
+    m.avg_a = 0.0
+    m.avg_b = 1.0
+    m.u = 0.0
+
+    p = np.zeros(K)
+    c = np.zeros(K)
+    gscale = np.zeros(K)
+    gb = np.zeros(K)
+    sc.p, sc.c, sc.gscale, sc.gb = &p[0], &c[0], &gscale[0], &gb[0]
+    sc.G = sc.Gc = sc.old = NULL
+    sc.touched = sc.mark = NULL
+    if tk.batch_size > 1:
+        G = np.zeros((K, d), dtype=dtype)
+        sc.G = <void*> &G[0, 0]
+        if sparse:
+            Gc = np.zeros((K, d), dtype=dtype)
+            touched = np.zeros(d, dtype=np.intc)
+            mark = np.zeros(d, dtype=np.intc)
+            sc.Gc, sc.touched, sc.mark = <void*> &Gc[0, 0], &touched[0], &mark[0]
+    if averaging:
+        old = np.zeros((K, d), dtype=dtype)
+        sc.old = <void*> &old[0, 0]
+    if tk.l1 > 0:
+        Q = np.zeros((K, d), dtype=dtype)
+        m.Q = <void*> &Q[0, 0]
+
+    n_updates = tk.n_order
+    if tk.batch_size > 1:
+        n_updates = (tk.n_order + tk.batch_size - 1) // tk.batch_size
+    keep = None
+    if sparse and tk.opt.kind in (MOMENTUM, NESTEROV, RMSPROP):
+        last = np.zeros(d, dtype=np.intc)
+        lz.last = &last[0]
+        keep = lazy_tables(&tk, &m, &lz, n_updates)
+
+    with nogil:
+        if tk.batch_size > 1:
+            run_batches(&tk, &m, &lz, &sc, &out, &coef[0, 0])
+        else:
+            run_per_sample(&tk, &m, &lz, &sc, &out, &coef[0, 0])
+        if out.status == OK:
+            if sparse:
+                # Settle what was left lazy, so the arrays hold true values.
+                catch_up(&m, &lz, &tk.opt, NULL, d, out.n_updates, &coef[0, 0])
+                if tk.l1 > 0:
+                    clip_l1(&m, NULL, d, &coef[0, 0])
+            fold_scale(&m, &coef[0, 0])
+            if not (all_finite(&coef[0, 0], K * d)
+                    and all_finite(&intercept[0], K)):
+                out.status = DIVERGED
+                out.failed_at = out.n_updates
+    return (out.sumloss, out.n_updates, out.status, out.failed_at, tk.t,
+            tk.opt.step)

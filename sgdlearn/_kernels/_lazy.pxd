@@ -1,0 +1,120 @@
+# The model state an epoch mutates, and what makes sparse updates O(nnz):
+# the scaled representation w = wscale * v (L2 decay in O(1)), cumulative L1
+# truncation, Bottou's lazy averaging, and closed-form catch-up of the
+# coordinates an update skipped (momentum drift, RMSProp decay).
+from cython cimport floating
+from libc.math cimport fabs
+
+from sgdlearn._kernels._optim cimport (
+    Optim, MOMENTUM, NESTEROV, RMSPROP, col)
+
+
+cdef struct Model:
+    void* W                 # (K, d) weights, stored as v with w = wscale * v
+    void* S                 # (K, n_slots, d) optimizer state
+    void* AW                # (K, d) averaging accumulator, or NULL
+    void* Q                 # (K, d) L1 penalty applied so far, or NULL
+    double* b               # (K,) intercepts
+    double* Sb              # (K, n_slots) intercept optimizer state
+    double* Ab              # (K,) averaged intercepts
+    int K
+    Py_ssize_t d
+    Py_ssize_t slot         # elements between two state arrays of S: d
+    Py_ssize_t srow         # elements between two rows of S: n_slots * d
+    Py_ssize_t srow_b       # elements between two rows of Sb: n_slots
+    double wscale
+    double avg_a            # average = (AW + avg_a * v) / avg_b
+    double avg_b
+    double u                # L1 penalty accumulated so far (Tsuruoka et al.)
+
+
+cdef struct Lazy:
+    int* last               # (d,) last update applied to each coordinate,
+    #                         NULL when nothing needs catching up
+    const double* F         # F[s] = sum_{r>s} eta_r mu^(r-s): momentum drift
+    const double* H         # the same weighted by avg_a before update r
+    const double* pow_lo    # base ** i, i < 1024 (base: momentum or rho)
+    const double* pow_hi    # base ** (1024 i)
+
+
+cdef inline double lazy_pow(const Lazy* lz, Py_ssize_t k) noexcept nogil:
+    return lz.pow_hi[k >> 10] * lz.pow_lo[k & 1023]
+
+
+cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
+                          const int* idx, Py_ssize_t n, Py_ssize_t T,
+                          const floating* like) noexcept nogil:
+    """Bring coordinates idx[:n] (all when NULL) up to date through update T,
+    as if each skipped update had a zero loss gradient."""
+    cdef Py_ssize_t jj, j, k, L, d = m.d, r
+    cdef int kk
+    cdef double pk, drift, avg_drift, buf, nest
+    cdef floating* W = <floating*> m.W
+    cdef floating* S = <floating*> m.S
+    cdef floating* AW = <floating*> m.AW
+    if lz.last == NULL:
+        return
+    nest = o.momentum if o.kind == NESTEROV else 1.0
+    for jj in range(n):
+        j = col(idx, jj)
+        L = lz.last[j]
+        k = T - L
+        if k <= 0:
+            continue
+        lz.last[j] = <int> T
+        pk = lazy_pow(lz, k)
+        if o.kind == MOMENTUM or o.kind == NESTEROV:
+            drift = nest * (lz.F[L] - pk * lz.F[T])
+            if AW != NULL:
+                avg_drift = nest * (lz.H[L] - pk * lz.H[T])
+            for kk in range(m.K):
+                r = kk * d + j
+                buf = S[kk * m.srow + j]
+                W[r] -= buf * drift
+                if AW != NULL:
+                    AW[r] += buf * avg_drift
+                S[kk * m.srow + j] = buf * pk
+        elif o.kind == RMSPROP:
+            for kk in range(m.K):
+                r = kk * m.srow + j
+                S[r] *= pk
+                if o.centered:
+                    S[m.slot + r] *= pk
+
+
+cdef inline void clip_l1(Model* m, const int* idx, Py_ssize_t n,
+                         const floating* like) noexcept nogil:
+    """Cumulative L1 truncation of coordinates idx[:n] (all when NULL): move
+    each weight toward zero by the penalty accrued since it was last clipped,
+    never across zero (Tsuruoka, Tsujii and Ananiadou, 2009)."""
+    cdef Py_ssize_t jj, j, r
+    cdef int kk
+    cdef double z, s = m.wscale, u = m.u
+    cdef floating* W = <floating*> m.W
+    cdef floating* Q = <floating*> m.Q
+    for jj in range(n):
+        j = col(idx, jj)
+        for kk in range(m.K):
+            r = kk * m.d + j
+            z = W[r]
+            if s * z > 0.0:
+                W[r] = max(0.0, z - (u + Q[r]) / s)
+            elif s * z < 0.0:
+                W[r] = min(0.0, z + (u - Q[r]) / s)
+            Q[r] += s * (W[r] - z)
+
+
+cdef inline void fold_scale(Model* m, const floating* like) noexcept nogil:
+    """Materialize wscale into v (and the lazy average into AW): O(K d)."""
+    cdef Py_ssize_t j, n = m.K * m.d
+    cdef floating* W = <floating*> m.W
+    cdef floating* AW = <floating*> m.AW
+    if AW != NULL:
+        for j in range(n):
+            AW[j] = (AW[j] + m.avg_a * W[j]) / m.avg_b
+        m.avg_a = 0.0
+        m.avg_b = 1.0
+    if m.wscale != 1.0:
+        for j in range(n):
+            W[j] *= m.wscale
+        m.wscale = 1.0

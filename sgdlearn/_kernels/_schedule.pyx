@@ -1,0 +1,6 @@
+# Exposes ScheduleKind to Python and wraps eta_at for tests.
+
+
+def py_eta(Schedule schedule, double t):
+    """The learning rate of update t (1-based) under ``schedule``."""
+    return eta_at(&schedule, t)

@@ -1,0 +1,149 @@
+"""GDRegressor: linear regression trained by compiled gradient descent."""
+
+import numpy as np
+from sklearn.base import RegressorMixin
+from sklearn.model_selection import ShuffleSplit
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from sgdlearn._base import BaseGD, transactional
+from sgdlearn._classifier import validation_split
+from sgdlearn._data import check_weights
+from sgdlearn._params import REGRESSION_LOSSES
+from sgdlearn._sklearn_compat import StrOptions, _fit_context
+
+
+class GDRegressor(RegressorMixin, BaseGD):
+    _loss_functions = REGRESSION_LOSSES
+    _pa_loss = "epsilon_insensitive"
+
+    _parameter_constraints: dict = {
+        **BaseGD._parameter_constraints,
+        "loss": [StrOptions(set(REGRESSION_LOSSES))],
+    }
+
+    def __init__(
+        self,
+        loss="squared_error",
+        *,
+        penalty="l2",
+        alpha=0.0001,
+        l1_ratio=0.15,
+        fit_intercept=True,
+        max_iter=1000,
+        tol=1e-3,
+        shuffle=True,
+        verbose=0,
+        epsilon=0.1,
+        random_state=None,
+        learning_rate="invscaling",
+        eta0=0.01,
+        power_t=0.25,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=5,
+        warm_start=False,
+        average=False,
+        optimizer="sgd",
+        batch_size=1,
+        momentum=0.9,
+        beta_1=0.9,
+        beta_2=0.999,
+        eps=1e-8,
+        rho=0.99,
+        centered=False,
+        decay_steps=1000,
+        decay_rate=0.1,
+        eta_min=0.0,
+        warmup_steps=0,
+        intercept_decay="auto",
+    ):
+        self._init_params(locals())
+
+    # ------------------------------------------------------------------
+    def _n_rows(self):
+        return 1
+
+    def _one_vs_rest(self, n_rows):
+        return False
+
+    def _coef_shape(self, n_rows, n_features):
+        return (n_features,)
+
+    def _train(self, X, y, sample_weight, state, *, reset_rng, max_epochs,
+               validation_mask=None):
+        y = np.ascontiguousarray(y, dtype=X.dtype)
+        y_val = None if validation_mask is None else y[validation_mask]
+        rngs = self._rngs(1, reset=reset_rng)
+        t, n_iter, problems = self._run(
+            X,
+            [(slice(0, 1), y, 1, y_val, None)],
+            sample_weight,
+            state,
+            rngs,
+            max_epochs=max_epochs,
+            validation_mask=validation_mask,
+            validation_kind="regression",
+        )
+        self._row_rngs = rngs
+        self._commit(state, X.dtype, t, n_iter, problems)
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @transactional
+    def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        self._more_validate_params()
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32],
+            order="C",
+            accept_large_sparse=True,
+            y_numeric=True,
+        )
+        sample_weight = check_weights(sample_weight, X,
+                                      allow_all_zero=self.early_stopping)
+        mask = validation_split(self, y, sample_weight, ShuffleSplit)
+        state = self._initial_state(X.shape[1], X.dtype, coef_init,
+                                    intercept_init)
+        self.t_ = 1.0
+        return self._train(X, y, sample_weight, state, reset_rng=True,
+                           max_epochs=self.max_iter, validation_mask=mask)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    @transactional
+    def partial_fit(self, X, y, sample_weight=None):
+        first_call = not hasattr(self, "coef_")
+        if first_call:
+            self._more_validate_params(for_partial_fit=True)
+        X, y = validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=[np.float64, np.float32] if first_call else self.coef_.dtype,
+            order="C",
+            accept_large_sparse=True,
+            reset=first_call,
+            y_numeric=True,
+        )
+        sample_weight = check_weights(sample_weight, X)
+        if first_call:
+            state = self._initial_state(X.shape[1], X.dtype, None, None)
+            self.t_ = 1.0
+        else:
+            state = self._continued_state(X.dtype)
+        return self._train(X, y, sample_weight, state,
+                           reset_rng=not hasattr(self, "_row_rngs"),
+                           max_epochs=1)
+
+    def _decision_function(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
+        return (scores + self.intercept_).ravel()
+
+    def predict(self, X):
+        return self._decision_function(X)
