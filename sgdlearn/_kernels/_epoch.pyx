@@ -15,11 +15,15 @@ from sgdlearn._kernels._schedule cimport Schedule, eta_at, PA1, PA2
 from sgdlearn._kernels._optim cimport (
     Optim, begin_update, apply_update, SGD, MOMENTUM, NESTEROV, RMSPROP)
 from sgdlearn._kernels._rows cimport (
-    Rows, get_row, prefetch_row, dot, sq_norm)
+    Rows, SGDL_PREFETCH, get_row, prefetch_row, dot, sq_norm)
 from sgdlearn._kernels._lazy cimport (
     Model, Lazy, catch_up, clip_l1, fold_scale)
 
 cdef double MAX_DLOSS = 1e12
+# Bytes of upcoming rows to keep in flight: enough to hide DRAM latency on
+# shuffled rows (measured on 100-feature rows: 1 row ahead 14.4 ms/epoch,
+# 4 KiB ahead 10.7 ms), small enough not to evict the weights from L1/L2.
+cdef Py_ssize_t PREFETCH_BYTES = 4096
 
 cpdef enum Status:
     OK = 0
@@ -33,6 +37,7 @@ cdef struct Task:
     const double* sw        # per-sample weights (class x sample), or NULL
     const int* order        # rows to visit, in order
     Py_ssize_t n_order
+    Py_ssize_t ahead        # rows to prefetch ahead
     Py_ssize_t batch_size
     int loss
     double loss_param
@@ -67,6 +72,14 @@ cdef struct Outcome:
 cdef inline floating* at(void* base, Py_ssize_t offset,
                          const floating* like) noexcept nogil:
     return (<floating*> base) + offset if base != NULL else NULL
+
+
+cdef inline void prefetch_sample(const Task* tk, Py_ssize_t i,
+                                 const floating* like) noexcept nogil:
+    prefetch_row(&tk.rows, i, like)
+    SGDL_PREFETCH((<const floating*> tk.y) + i * tk.y_stride)
+    if tk.sw != NULL:
+        SGDL_PREFETCH(tk.sw + i)
 
 
 cdef double row_loss(const Task* tk, const Model* m, const floating* x,
@@ -198,8 +211,8 @@ cdef void run_per_sample(Task* tk, Model* m, Lazy* lz, Scratch* sc,
     for s in range(tk.n_order):
         i = tk.order[s]
         nnz = get_row(&tk.rows, i, &x, &xi)
-        if s + 1 < tk.n_order:
-            prefetch_row(&tk.rows, tk.order[s + 1], x)
+        if s + tk.ahead < tk.n_order:
+            prefetch_sample(tk, tk.order[s + tk.ahead], x)
         if xi != NULL:
             catch_up(m, lz, &tk.opt, xi, nnz, s, x)
             if tk.l1 > 0:
@@ -270,8 +283,8 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
         for r in range(start, stop):
             i = tk.order[r]
             nnz = get_row(&tk.rows, i, &x, &xi)
-            if r + 1 < stop:
-                prefetch_row(&tk.rows, tk.order[r + 1], x)
+            if r + tk.ahead < stop:
+                prefetch_sample(tk, tk.order[r + tk.ahead], x)
             loss = row_loss(tk, m, x, xi, nnz, i, sc)
             if not (isfinite(loss) and isfinite(sc.p[0])):
                 out.status = DIVERGED
@@ -378,6 +391,7 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     cdef Scratch sc
     cdef Outcome out
     cdef Py_ssize_t K = coef.shape[0], d = n_features, n_updates
+    cdef Py_ssize_t n_rows, row_bytes
     cdef bint sparse = X_indptr.shape[0] > 0
     cdef bint averaging = avg_coef.shape[0] > 0
     cdef double[::1] p, c, gscale, gb
@@ -396,6 +410,10 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     tk.sw = &sample_weight[0] if sample_weight.shape[0] else NULL
     tk.order = &order[0] if order.shape[0] else NULL
     tk.n_order = order.shape[0]
+    n_rows = X_indptr.shape[0] - 1 if sparse else X_data.shape[0] // max(d, 1)
+    row_bytes = X_data.shape[0] * (sizeof(floating) + sparse * sizeof(int))
+    row_bytes = max(row_bytes // max(n_rows, 1), 1)
+    tk.ahead = max(1, min(16, PREFETCH_BYTES // row_bytes))
     tk.batch_size = task["batch_size"]
     tk.loss = task["loss"]
     tk.loss_param = task["loss_param"]
