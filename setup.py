@@ -1,10 +1,12 @@
 """Build the Cython kernels.
 
 Environment switches:
-  SGDLEARN_DEBUG_CYTHON=1  bounds/initialization checks on, -O0 -g
+  SGDLEARN_DEBUG_CYTHON=1  bounds and initialization checks on, -O0 -g
   SGDLEARN_ANNOTATE=1      write Cython's HTML annotation next to each .pyx
 """
+
 import os
+from pathlib import Path
 
 from Cython.Build import cythonize
 from setuptools import Extension, setup
@@ -20,9 +22,23 @@ DIRECTIVES = {
     "cpow": True,
     "embedsignature": True,
 }
-# -fno-math-errno lets gcc vectorize sqrt (Adam, RMSProp, AdaGrad loops).
+# -fno-math-errno lets gcc vectorize sqrt (the AdaGrad/RMSProp/Adam loops).
+# No -march: a build must run on any x86-64 (or aarch64) machine.
 CFLAGS = ["-O0", "-g"] if DEBUG else ["-O3", "-fno-math-errno"]
 MODULES = ["_epoch", "_loss", "_optim", "_schedule"]
+
+
+def _mode_changed():
+    """cythonize skips a .pyx whose .c is newer, which would keep a debug
+    build's checks in a release build (or the reverse): regenerate the C
+    sources whenever the build mode differs from the last build's."""
+    marker = Path("build") / "sgdlearn-build-mode"
+    mode = "debug" if DEBUG else "release"
+    changed = not marker.exists() or marker.read_text() != mode
+    marker.parent.mkdir(exist_ok=True)
+    marker.write_text(mode)
+    return changed
+
 
 extensions = [
     Extension(
@@ -38,5 +54,6 @@ setup(
         extensions,
         compiler_directives=DIRECTIVES,
         annotate=os.environ.get("SGDLEARN_ANNOTATE", "0") != "0",
+        force=_mode_changed(),
     )
 )

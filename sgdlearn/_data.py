@@ -50,8 +50,26 @@ def kernel_rows(X):
         )
     indices = X.indices.astype(np.intc, copy=False)
     indptr = X.indptr.astype(np.intc, copy=False)
+    _check_csr_structure(indices, indptr, X.data.shape[0], n_samples, n_features)
     # Explicit zeros are kept: on dense input every coordinate is present.
     return Rows(X, X.data, indices, indptr, n_samples, n_features)
+
+
+def _check_csr_structure(indices, indptr, nnz, n_samples, n_features):
+    """The kernel follows these indices without bounds checks."""
+    if (
+        indptr.shape[0] != n_samples + 1
+        or indptr[0] != 0
+        or indptr[-1] != nnz
+        or np.any(np.diff(indptr) < 0)
+        or (nnz and (indices.min() < 0 or indices.max() >= n_features))
+    ):
+        raise ValueError(
+            "X is a malformed CSR matrix: its indptr/indices are inconsistent "
+            f"with its shape {(n_samples, n_features)}. Rebuild it with scipy "
+            "(e.g. scipy.sparse.csr_array((data, indices, indptr), shape=...)) "
+            "and check it with X.check_format()."
+        )
 
 
 def check_weights(sample_weight, X, allow_all_zero=False):

@@ -367,6 +367,43 @@ cdef inline bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
     return True
 
 
+cdef check_shapes(const floating[::1] X_data, const int[::1] X_indices,
+                  const int[::1] X_indptr, Py_ssize_t d, const floating[::1] y,
+                  Py_ssize_t y_stride, const double[::1] sample_weight,
+                  const int[::1] order, floating[:, ::1] coef,
+                  double[::1] intercept, floating[:, :, ::1] coef_state,
+                  double[:, ::1] intercept_state, floating[:, ::1] avg_coef,
+                  double[::1] avg_intercept):
+    """The loops index through raw pointers: make sure every index they will
+    follow is in range (O(n), once per epoch), whatever the build."""
+    cdef Py_ssize_t n, s, K = coef.shape[0]
+    cdef int lo = 0, hi = 0
+    if X_indptr.shape[0]:
+        n = X_indptr.shape[0] - 1
+        if X_indices.shape[0] != X_data.shape[0] or X_indptr[n] > X_data.shape[0]:
+            raise ValueError("inconsistent CSR arrays")
+    else:
+        n = X_data.shape[0] // d if d else 0
+        if n * d != X_data.shape[0]:
+            raise ValueError("X_data is not n_samples x n_features")
+    for s in range(order.shape[0]):
+        lo = min(lo, order[s])
+        hi = max(hi, order[s])
+    if order.shape[0] and (lo < 0 or hi >= n):
+        raise ValueError(f"row order has indices outside [0, {n})")
+    if y.shape[0] < n * y_stride or (sample_weight.shape[0] not in (0, n)):
+        raise ValueError("y or sample_weight do not match the rows of X")
+    if coef.shape[1] != d or intercept.shape[0] != K:
+        raise ValueError("coef or intercept do not match n_features / outputs")
+    if coef_state.shape[1] and (coef_state.shape[0] != K or coef_state.shape[2] != d
+                                or intercept_state.shape[0] != K
+                                or intercept_state.shape[1] != coef_state.shape[1]):
+        raise ValueError("optimizer state does not match coef")
+    if avg_coef.shape[0] and (avg_coef.shape[0] != K or avg_coef.shape[1] != d
+                              or avg_intercept.shape[0] != K):
+        raise ValueError("averaged weights do not match coef")
+
+
 def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
               const int[::1] X_indptr, Py_ssize_t n_features,
               const floating[::1] y, Py_ssize_t y_stride,
@@ -397,6 +434,9 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     cdef double[::1] p, c, gscale, gb
     cdef floating[:, ::1] G, Gc, old, Q
     cdef int[::1] touched, mark, last
+    check_shapes(X_data, X_indices, X_indptr, n_features, y, y_stride,
+                 sample_weight, order, coef, intercept, coef_state,
+                 intercept_state, avg_coef, avg_intercept)
     memset(&lz, 0, sizeof(Lazy))
     memset(&out, 0, sizeof(Outcome))
     dtype = np.float32 if floating is float else np.float64

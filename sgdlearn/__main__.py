@@ -1,0 +1,3 @@
+from sgdlearn._demo import main
+
+main()
