@@ -14,6 +14,7 @@ from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
 from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted
 
 from sgdlearn._data import kernel_rows
 from sgdlearn._engine import Problem, Settings, Validation, train
@@ -283,6 +284,7 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         self.t_ = float(t)
         self.n_iter_ = int(n_iter)
         self._loss_curves = [p.losses for p in problems]
+        self._state_names = state_names(self.optimizer, self.centered)
         for name in ("_standard_coef", "_standard_intercept", "_average_coef",
                      "_average_intercept"):
             self.__dict__.pop(name, None)
@@ -373,6 +375,27 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         for index, problem in enumerate(problems):
             state["steps"][index] = problem.step
         return max(ends), max(p.n_iter for p in problems), problems
+
+    @property
+    def optimizer_state_(self):
+        """The optimizer's fitted state, as read-only arrays.
+
+        A dict: each state array of the optimizer under torch's name (e.g.
+        ``exp_avg``, ``exp_avg_sq``), shaped like ``coef_``; the intercept's
+        under ``"intercept_" + name``; and ``step``, the number of updates
+        this state has seen.  Only ``step`` for ``optimizer='sgd'``.
+        """
+        check_is_fitted(self)
+        shape = self.coef_.shape
+        state = {"step": int(self._optimizer_steps.max())}
+        for slot, name in enumerate(self._state_names):
+            coef = self._coef_state[:, slot, :].reshape(shape)
+            intercept = self._intercept_state[:, slot]
+            for key, value in ((name, coef), ("intercept_" + name, intercept)):
+                value = value.view()
+                value.flags.writeable = False
+                state[key] = value
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

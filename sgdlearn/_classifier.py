@@ -12,6 +12,16 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sgdlearn._base import BaseGD, transactional
 from sgdlearn._data import check_weights
+from sgdlearn._docs import (
+    ATTRIBUTES,
+    LATER,
+    NEW,
+    REFERENCES,
+    SHARED,
+    fill,
+    indent,
+    parameters,
+)
 from sgdlearn._params import CLASSIFICATION_LOSSES
 from sgdlearn._sklearn_compat import (
     StrOptions,
@@ -48,7 +58,80 @@ def validation_split(estimator, y, sample_weight, splitter):
     return mask
 
 
+_COEF_SHAPE = "(1, n_features) if n_classes == 2 else (n_classes, n_features)"
+_B_SHAPE = "(1,) if n_classes == 2 else (n_classes,)"
+
+
 class GDClassifier(LinearClassifierMixin, BaseGD):
+    __doc__ = f"""Linear classifiers trained by compiled gradient descent.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`:
+    the same parameters with the same names, defaults and meanings, the same
+    methods and fitted attributes.  With the defaults it is scikit-learn's
+    per-sample SGD (hinge loss, L2 penalty, 'optimal' schedule), compiled
+    and about three times faster.  On top of that it offers the optimizers
+    of torch.optim, mini-batches, more schedules and warmup, with updates
+    that cost O(non-zeros) on sparse input.
+
+    Two classes make one binary problem; more are trained one-vs-rest, one
+    binary problem per class, in parallel threads with ``n_jobs``.
+
+    The exact update rules are in :ref:`algorithm`.
+
+    Parameters
+    ----------
+    loss : str, default='hinge'
+        'hinge' (linear SVM), 'log_loss' (logistic regression, gives
+        probabilities), 'modified_huber' (smooth hinge, gives
+        probabilities), 'squared_hinge', 'perceptron', or a regression loss
+        ('squared_error', 'huber', 'epsilon_insensitive',
+        'squared_epsilon_insensitive') fit to targets in {{-1, +1}}.
+
+{indent(parameters(SHARED[:-1]))}
+
+{indent(parameters(["epsilon", "n_jobs"]))}
+
+{indent(parameters(LATER, default="optimal", power_t=0.5))}
+
+    class_weight : dict, 'balanced' or None, default=None
+        Weights {{class_label: weight}} multiplying the sample weights of
+        each class. 'balanced' uses ``n_samples / (n_classes *
+        np.bincount(y))``; in ``partial_fit`` it uses the class counts of
+        all the samples seen so far (scikit-learn refuses it there). Every
+        sample keeps its class's weight in every one-vs-rest problem.
+
+{indent(parameters(NEW))}
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        The class labels.
+
+{indent(fill(ATTRIBUTES, coef_shape=_COEF_SHAPE, intercept_shape=_B_SHAPE))}
+
+    See Also
+    --------
+    sklearn.linear_model.SGDClassifier : The estimator this one replaces.
+    GDRegressor : The same training for regression.
+
+    References
+    ----------
+{indent(REFERENCES)}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_breast_cancer
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sgdlearn import GDClassifier
+    >>> X, y = load_breast_cancer(return_X_y=True)
+    >>> clf = make_pipeline(StandardScaler(), GDClassifier(
+    ...     loss="log_loss", optimizer="adam", batch_size=32, random_state=0))
+    >>> clf.fit(X, y).score(X, y) > 0.95
+    True
+    >>> clf[-1].optimizer_state_["exp_avg"].shape
+    (1, 30)
+    """
     _loss_functions = CLASSIFICATION_LOSSES
     _pa_loss = "hinge"
 
@@ -165,6 +248,28 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 stays float32 (``coef_`` too); C-ordered
+            float arrays and CSR matrices are used without a copy.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+            Initial weights ((n_features,) also accepted for two classes).
+        intercept_init : ndarray of shape (n_classes,), default=None
+            Initial intercepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples, multiplied by the class
+            weights.
+
+        Returns
+        -------
+        self : GDClassifier
+            The fitted estimator.
+        """
         self._more_validate_params()
         X, y = validate_data(
             self,
@@ -198,6 +303,31 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
     def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on the given samples.
+
+        The schedule, the optimizer state and the random row order continue
+        from the previous call, so successive calls over the chunks of a
+        dataset train like one ``fit`` over it.  If the call fails (bad
+        input, divergence, an interrupt), the estimator is left exactly as
+        it was before.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its class labels, all in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole stream. Required on the first call;
+            later calls may omit it (or must pass the same classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GDClassifier
+            The updated estimator.
+        """
         first_call = not hasattr(self, "classes_")
         if first_call:
             self._more_validate_params(for_partial_fit=True)
@@ -243,6 +373,41 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
 
 
     # ------------------------------------------------------------------
+    def score(self, X, y, sample_weight=None):
+        """Mean accuracy on the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            The mean accuracy of ``predict(X)``.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
+    def decision_function(self, X):
+        """Signed distance of the samples to each class's hyperplane.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,) or (n_samples, n_classes)
+            ``X @ coef_.T + intercept_``: for two classes, positive values
+            predict ``classes_[1]``.
+        """
+        return super().decision_function(X)
+
     def _check_proba(self):
         if self.loss not in ("log_loss", "modified_huber"):
             raise AttributeError(
@@ -252,6 +417,25 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
 
     @available_if(_check_proba)
     def predict_proba(self, X):
+        """Probability estimates, for ``loss='log_loss'`` and
+        ``loss='modified_huber'``.
+
+        For log loss, the binary probabilities are the logistic function of
+        the decision function, and one-vs-rest probabilities are normalized
+        (Zadrozny and Elkan, 2002).  For modified Huber they are
+        ``(clip(decision_function(X), -1, 1) + 1) / 2``, normalized, as in
+        scikit-learn.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Probability of each class, in the order of ``classes_``.
+        """
         check_is_fitted(self)
         if self.loss == "log_loss":
             return self._predict_proba_lr(X)
@@ -268,4 +452,16 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
 
     @available_if(_check_proba)
     def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples, n_classes)
+            Log-probability of each class, in the order of ``classes_``.
+        """
         return np.log(self.predict_proba(X))

@@ -23,6 +23,17 @@ class DivergenceError(ValueError):
     exactly as it was before the call.  A subclass of ``ValueError``, which
     is what scikit-learn's SGD raises in the same situation.
 
+    Parameters
+    ----------
+    message : str
+        What happened and what to do about it.
+    epoch : int
+        See ``epoch`` below.
+    update : int
+        See ``update`` below.
+    learning_rate : float
+        See ``learning_rate`` below.
+
     Attributes
     ----------
     epoch : int

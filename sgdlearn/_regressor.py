@@ -9,11 +9,72 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sgdlearn._base import BaseGD, transactional
 from sgdlearn._classifier import validation_split
 from sgdlearn._data import check_weights
+from sgdlearn._docs import (
+    ATTRIBUTES,
+    LATER,
+    NEW,
+    REFERENCES,
+    SHARED,
+    fill,
+    indent,
+    parameters,
+)
 from sgdlearn._params import REGRESSION_LOSSES
 from sgdlearn._sklearn_compat import StrOptions, _fit_context
 
 
 class GDRegressor(RegressorMixin, BaseGD):
+    __doc__ = f"""Linear regression trained by compiled gradient descent.
+
+    A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor`:
+    the same parameters with the same names, defaults and meanings, the same
+    methods and fitted attributes.  With the defaults it is scikit-learn's
+    per-sample SGD (squared error, L2 penalty, 'invscaling' schedule),
+    compiled.  On top of that it offers the optimizers of torch.optim,
+    mini-batches, more schedules and warmup, with updates that cost
+    O(non-zeros) on sparse input.
+
+    The exact update rules are in :ref:`algorithm`.
+
+    Parameters
+    ----------
+    loss : str, default='squared_error'
+        'squared_error' (least squares), 'huber' (robust: linear beyond
+        ``epsilon``), 'epsilon_insensitive' (linear SVR) or
+        'squared_epsilon_insensitive'.
+
+{indent(parameters(SHARED))}
+
+{indent(parameters(LATER, default="invscaling", power_t=0.25))}
+
+{indent(parameters(NEW))}
+
+    Attributes
+    ----------
+{indent(fill(ATTRIBUTES, coef_shape="(n_features,)", intercept_shape="(1,)"))}
+
+    See Also
+    --------
+    sklearn.linear_model.SGDRegressor : The estimator this one replaces.
+    GDClassifier : The same training for classification.
+
+    References
+    ----------
+{indent(REFERENCES)}
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_diabetes
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from sklearn.preprocessing import StandardScaler
+    >>> from sgdlearn import GDRegressor
+    >>> X, y = load_diabetes(return_X_y=True)
+    >>> reg = make_pipeline(StandardScaler(), GDRegressor(
+    ...     optimizer="momentum", learning_rate="constant", eta0=1e-3,
+    ...     random_state=0))
+    >>> reg.fit(X, y).score(X, y) > 0.45
+    True
+    """
     _loss_functions = REGRESSION_LOSSES
     _pa_loss = "epsilon_insensitive"
 
@@ -92,6 +153,27 @@ class GDRegressor(RegressorMixin, BaseGD):
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model for up to ``max_iter`` epochs.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 stays float32 (``coef_`` too); C-ordered
+            float arrays and CSR matrices are used without a copy.
+        y : array-like of shape (n_samples,)
+            Target values.
+        coef_init : ndarray of shape (n_features,), default=None
+            Initial weights.
+        intercept_init : ndarray of shape (1,), default=None
+            Initial intercept.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GDRegressor
+            The fitted estimator.
+        """
         self._more_validate_params()
         X, y = validate_data(
             self,
@@ -115,6 +197,28 @@ class GDRegressor(RegressorMixin, BaseGD):
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
     def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch on the given samples.
+
+        The schedule, the optimizer state and the random row order continue
+        from the previous call, so successive calls over the chunks of a
+        dataset train like one ``fit`` over it.  If the call fails (bad
+        input, divergence, an interrupt), the estimator is left exactly as
+        it was before.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GDRegressor
+            The updated estimator.
+        """
         first_call = not hasattr(self, "coef_")
         if first_call:
             self._more_validate_params(for_partial_fit=True)
@@ -139,6 +243,25 @@ class GDRegressor(RegressorMixin, BaseGD):
                            reset_rng=not hasattr(self, "_row_rngs"),
                            max_epochs=1)
 
+    def score(self, X, y, sample_weight=None):
+        """Coefficient of determination R^2 on the given data.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples.
+        y : array-like of shape (n_samples,)
+            True values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Sample weights.
+
+        Returns
+        -------
+        score : float
+            R^2 of ``predict(X)``, as :func:`sklearn.metrics.r2_score`.
+        """
+        return super().score(X, y, sample_weight=sample_weight)
+
     def _decision_function(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
@@ -146,4 +269,16 @@ class GDRegressor(RegressorMixin, BaseGD):
         return (scores + self.intercept_).ravel()
 
     def predict(self, X):
+        """Predict with the linear model.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            Predicted target values.
+        """
         return self._decision_function(X)
