@@ -152,7 +152,11 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             "step_size": 0.0,
             "inv_sqrt_bc2": 0.0,
         }
-        t0 = self.alpha ** -0.75 if self.alpha > 0 else 1.0
+        # Bottou's heuristic exactly as scikit-learn evaluates it: the max(1,
+        # dloss) of its formula is always 1, so eta_1 = alpha ** -0.25.  The
+        # same expression (not alpha ** -0.75) keeps results bit-compatible.
+        typw = np.sqrt(1.0 / np.sqrt(self.alpha)) if self.alpha > 0 else 1.0
+        t0 = 1.0 / (typw * self.alpha) if self.alpha > 0 else 1.0
         schedule = {
             "kind": int(SCHEDULES[self.learning_rate]),
             "eta0": self.eta0,

@@ -1,0 +1,84 @@
+"""Shared fixtures: small real datasets, dense and CSR, float32 and float64."""
+
+import pickle
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits, load_wine
+from sklearn.preprocessing import StandardScaler
+
+
+def _scaled(loader):
+    X, y = loader(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+@pytest.fixture(scope="session")
+def digits():
+    return _scaled(load_digits)
+
+
+@pytest.fixture(scope="session")
+def breast_cancer():
+    return _scaled(load_breast_cancer)
+
+
+@pytest.fixture(scope="session")
+def diabetes():
+    X, y = _scaled(load_diabetes)
+    return X, (y - y.mean()) / y.std()
+
+
+@pytest.fixture(scope="session")
+def wine():
+    return _scaled(load_wine)
+
+
+@pytest.fixture(params=["dense", "csr"])
+def layout(request):
+    return request.param
+
+
+@pytest.fixture(params=[np.float64, np.float32], ids=["float64", "float32"])
+def dtype(request):
+    return request.param
+
+
+def as_layout(X, layout, dtype=np.float64):
+    X = np.asarray(X, dtype=dtype)
+    return sp.csr_array(X) if layout == "csr" else X
+
+
+def snapshot(estimator):
+    """Every attribute of a fitted estimator, deep-copied, for comparing
+    bit for bit with the state after a failed call."""
+    return pickle.loads(pickle.dumps(estimator.__dict__))
+
+
+def assert_same_state(estimator, before):
+    """The estimator's attributes equal ``before`` exactly (arrays bit for
+    bit, NaNs included)."""
+    after = estimator.__dict__
+    assert set(after) == set(before), set(after) ^ set(before)
+    for name, value in before.items():
+        _assert_identical(after[name], value, name)
+
+
+def _assert_identical(a, b, name):
+    if isinstance(b, np.ndarray):
+        assert isinstance(a, np.ndarray), name
+        assert a.dtype == b.dtype and a.shape == b.shape, name
+        assert a.tobytes() == b.tobytes(), name
+    elif isinstance(b, dict):
+        assert a.keys() == b.keys(), name
+        for key in b:
+            _assert_identical(a[key], b[key], f"{name}[{key!r}]")
+    elif isinstance(b, list | tuple):
+        assert len(a) == len(b), name
+        for i, (x, y) in enumerate(zip(a, b, strict=True)):
+            _assert_identical(x, y, f"{name}[{i}]")
+    elif isinstance(b, np.random.Generator):
+        assert a.bit_generator.state == b.bit_generator.state, name
+    else:
+        assert a == b or (a != a and b != b), name

@@ -1,0 +1,42 @@
+"""scikit-learn's estimator checks, on the defaults and one instance per
+optimizer and batch mode."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from sgdlearn import GDClassifier, GDRegressor
+
+SAMPLE_WEIGHT_EQUIVALENCE = (
+    "A weight of 2 is not the same as a repeated row for stochastic updates "
+    "(the repeated row makes two updates); scikit-learn's SGD fails this "
+    "check for the same reason."
+)
+
+
+def _expected_failures(estimator):
+    return {
+        "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
+        "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
+    }
+
+
+OPTIMIZERS = ["momentum", "nesterov", "adagrad", "rmsprop", "adam", "amsgrad",
+              "adamw"]
+
+# AdaGrad's steps shrink as sqrt(sum g^2) grows: it needs a larger rate.
+ETA0 = {"adagrad": 0.1}
+
+ESTIMATORS = [
+    GDClassifier(),
+    GDRegressor(),
+    *(GDClassifier(optimizer=name, eta0=ETA0.get(name, 0.01)) for name in OPTIMIZERS),
+    *(GDRegressor(optimizer=name, eta0=ETA0.get(name, 0.01)) for name in OPTIMIZERS),
+    GDClassifier(optimizer="adam", batch_size=16, average=True),
+    GDRegressor(optimizer="nesterov", batch_size="full", learning_rate="cosine"),
+    GDClassifier(optimizer="rmsprop", centered=True, batch_size=5,
+                 penalty="elasticnet"),
+]
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failures)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
