@@ -7,11 +7,13 @@ exactly as it was.
 """
 
 import functools
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
@@ -247,6 +249,23 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         if warm:
             self._reuse_optimizer_state(state, dtype)
         return state
+
+    def _warn_if_not_converged(self):
+        if self.tol is not None and self.n_iter_ == self.max_iter:
+            warnings.warn(
+                "Maximum number of iteration reached before convergence. "
+                "Consider increasing max_iter to improve the fit.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        if self.power_t < 0:
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in scikit-learn "
+                "1.8 and will raise an error in 1.10. Use values in the range "
+                "[0.0, inf) instead.",
+                FutureWarning,
+                stacklevel=3,
+            )
 
     def _reuse_optimizer_state(self, state, dtype):
         """Carry the fitted optimizer state into ``state`` if it fits."""

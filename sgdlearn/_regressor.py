@@ -191,8 +191,10 @@ class GDRegressor(RegressorMixin, BaseGD):
         state = self._initial_state(X.shape[1], X.dtype, coef_init,
                                     intercept_init)
         self.t_ = 1.0
-        return self._train(X, y, sample_weight, state, reset_rng=True,
+        self._train(X, y, sample_weight, state, reset_rng=True,
                            max_epochs=self.max_iter, validation_mask=mask)
+        self._warn_if_not_converged()
+        return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional

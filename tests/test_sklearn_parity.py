@@ -134,3 +134,17 @@ def test_objective_comparable_to_sklearn(breast_cancer):
                          random_state=0, optimizer=optimizer,
                          learning_rate=learning_rate, eta0=0.01).fit(X, y)
         assert objective(b) < 1.05 * objective(a), optimizer
+
+
+@pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])
+def test_passive_aggressive_matches_sklearn(breast_cancer, diabetes, learning_rate):
+    X, y = breast_cancer
+    a, b = _fit_both(GDClassifier, SGDClassifier, X, y, loss="hinge",
+                     learning_rate=learning_rate, eta0=1.0, penalty=None,
+                     shuffle=False, max_iter=3, tol=None)
+    _assert_same_model(a, b)
+    X, y = diabetes
+    a, b = _fit_both(GDRegressor, SGDRegressor, X, y, loss="epsilon_insensitive",
+                     learning_rate=learning_rate, eta0=0.1, shuffle=False,
+                     max_iter=3, tol=None)
+    _assert_same_model(a, b)
