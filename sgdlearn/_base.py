@@ -7,6 +7,7 @@ exactly as it was.
 """
 
 import functools
+import operator
 import warnings
 from numbers import Integral, Real
 
@@ -16,12 +17,12 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sgdlearn._data import kernel_rows
+from sgdlearn._data import check_weights, kernel_rows, quick_array, quick_targets
 from sgdlearn._engine import Problem, Settings, Validation, train
 from sgdlearn._params import OPTIMIZERS, SCHEDULES, state_names
-from sgdlearn._sklearn_compat import Interval, StrOptions
+from sgdlearn._sklearn_compat import Interval, StrOptions, _fit_context
 
 MAX_INT = np.iinfo(np.int32).max
 
@@ -43,6 +44,22 @@ def transactional(method):
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
+
+    return wrapper
+
+
+def partial_fit_context(method):
+    """scikit-learn's ``_fit_context`` for the first call; afterwards only a
+    cheap check that the parameters did not change since they were last
+    validated (scikit-learn skips parameter validation altogether then)."""
+    first_call = _fit_context(prefer_skip_nested_validation=True)(method)
+
+    @functools.wraps(method)
+    def wrapper(self, *args, **kwargs):
+        if "_validated_params" not in self.__dict__:
+            return first_call(self, *args, **kwargs)
+        self._revalidate_params()
+        return method(self, *args, **kwargs)
 
     return wrapper
 
@@ -95,6 +112,57 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         for name, value in params.items():
             if name not in ("self", "__class__"):
                 setattr(self, name, value)
+
+    # ------------------------------------------------------------------
+    # Cheap checks for partial_fit on a fitted model
+    def _params_fingerprint(self):
+        getter = type(self).__dict__.get("_param_getter")
+        if getter is None:
+            getter = operator.attrgetter(*self._get_param_names())
+            type(self)._param_getter = getter
+        # A copy of dict values, so that editing class_weight in place counts.
+        return [dict(v) if type(v) is dict else v for v in getter(self)]
+
+    def _remember_valid_params(self):
+        self._validated_params = self._params_fingerprint()
+
+    def _revalidate_params(self):
+        """scikit-learn skips parameter validation in partial_fit once fitted;
+        validate again whenever a parameter changed since the last check."""
+        fingerprint = self._params_fingerprint()
+        if fingerprint != self._validated_params:
+            self._validate_params()
+            self._more_validate_params(for_partial_fit=True)
+            self._validated_params = fingerprint
+
+    def _validated_chunk(self, X, y, numeric, **checks):
+        """X, y of a partial_fit call on a fitted model: as given when they
+        plainly are valid (C-ordered finite floats of the model's dtype),
+        else through scikit-learn's validation and its error messages."""
+        if not hasattr(self, "feature_names_in_"):
+            X_ok = quick_array(X, self.n_features_in_, self.coef_.dtype)
+            if X_ok is not None:
+                y_ok = quick_targets(y, X_ok.shape[0], numeric)
+                if y_ok is not None:
+                    return X_ok, y_ok
+        return validate_data(
+            self,
+            X,
+            y,
+            accept_sparse="csr",
+            dtype=self.coef_.dtype,
+            order="C",
+            accept_large_sparse=True,
+            reset=False,
+            **checks,
+        )
+
+    @staticmethod
+    def _sample_weights(sample_weight, X, allow_all_zero=False):
+        """Validated float64 weights, or None for unit weights."""
+        if sample_weight is None:
+            return None
+        return check_weights(sample_weight, X, allow_all_zero=allow_all_zero)
 
     # ------------------------------------------------------------------
     # Parameters -> kernel settings
@@ -344,7 +412,10 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         """
         rows = kernel_rows(X)
         n = rows.n_samples
+        weights = np.empty(0) if sample_weight is None else sample_weight
         if validation_mask is not None and validation_mask.any():
+            if sample_weight is None:
+                sample_weight = np.ones(n)
             order = np.flatnonzero(~validation_mask).astype(np.intc)
             validation = Validation(
                 X=rows.X[validation_mask],
@@ -355,8 +426,6 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             order = np.arange(n, dtype=np.intc)
             validation = None
         settings = self._settings(rows, order.shape[0], validation)
-        unit = np.all(sample_weight == 1.0)
-        weights = np.empty(0) if unit else sample_weight
         problems = []
         for index, (rows_slice, y, y_stride, y_val, weight) in enumerate(targets):
             problems.append(

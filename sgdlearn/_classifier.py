@@ -10,8 +10,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sgdlearn._base import BaseGD, transactional
-from sgdlearn._data import check_weights
+from sgdlearn._base import BaseGD, partial_fit_context, transactional
 from sgdlearn._docs import (
     ATTRIBUTES,
     LATER,
@@ -193,26 +192,42 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
         return (n_rows, n_features)
 
     def _class_weights(self, y_index, partial):
-        """Per-sample class weights; 'balanced' in partial_fit uses the
-        class counts of every sample seen so far."""
+        """Per-sample class weights, or None without ``class_weight``.
+        'balanced' in partial_fit uses the class counts of every sample seen
+        so far; a dict's table is computed once per value."""
+        class_weight = self.class_weight
+        if class_weight is None:
+            return None
         n_classes = len(self.classes_)
-        if self.class_weight == "balanced" and partial:
+        if class_weight == "balanced" and partial:
             counts = getattr(self, "_seen_class_counts", None)
             if counts is None:
                 counts = np.zeros(n_classes)
             counts = counts + np.bincount(y_index, minlength=n_classes)
             self._seen_class_counts = counts
             seen = counts > 0
-            weights = np.ones(n_classes)
-            weights[seen] = counts.sum() / (seen.sum() * counts[seen])
-            return weights[y_index]
-        if self.class_weight == "balanced":
-            labels = self.classes_[y_index]
+            table = np.ones(n_classes)
+            table[seen] = counts.sum() / (seen.sum() * counts[seen])
+            return table[y_index]
+        if class_weight == "balanced":
             return compute_class_weight("balanced", classes=self.classes_,
-                                        y=labels)[y_index]
-        weights = compute_class_weight(self.class_weight, classes=self.classes_,
-                                       y=self.classes_[y_index])
-        return weights[y_index]
+                                        y=self.classes_[y_index])[y_index]
+        key = (sorted(class_weight.items(), key=repr), self.classes_.tolist())
+        cached = self.__dict__.get("_class_weight_table")
+        if cached is None or cached[0] != key:
+            table = compute_class_weight(class_weight, classes=self.classes_,
+                                         y=self.classes_)
+            self._class_weight_table = cached = (key, table)
+        return cached[1][y_index]
+
+    def _weights(self, sample_weight, y_index, partial):
+        """Sample times class weights; None when all are 1."""
+        class_weights = self._class_weights(y_index, partial)
+        if class_weights is None:
+            return sample_weight
+        if sample_weight is None:
+            return class_weights
+        return sample_weight * class_weights
 
     def _targets(self, y_index, dtype, sample_weight, validation_mask):
         """One problem per binary split (one for two classes)."""
@@ -271,6 +286,7 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
             The fitted estimator.
         """
         self._more_validate_params()
+        self._remember_valid_params()
         X, y = validate_data(
             self,
             X,
@@ -287,22 +303,25 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
                 "The number of classes has to be greater than one; got "
                 f"{len(classes)} class"
             )
-        sample_weight = check_weights(sample_weight, X,
-                                      allow_all_zero=self.early_stopping)
+        sample_weight = self._sample_weights(sample_weight, X,
+                                             allow_all_zero=self.early_stopping)
         self.classes_ = classes
         self._seen_class_counts = np.bincount(y_index, minlength=len(classes))
-        weights = sample_weight * self._class_weights(y_index, partial=False)
-        mask = validation_split(self, y_index, sample_weight,
-                                StratifiedShuffleSplit)
+        weights = self._weights(sample_weight, y_index, partial=False)
+        mask = validation_split(
+            self, y_index,
+            np.ones(len(y)) if sample_weight is None else sample_weight,
+            StratifiedShuffleSplit,
+        )
         state = self._initial_state(X.shape[1], X.dtype, coef_init,
                                     intercept_init)
         self.t_ = 1.0
         self._train(X, y_index, weights, state, reset_rng=True,
-                           max_epochs=self.max_iter, validation_mask=mask)
+                    max_epochs=self.max_iter, validation_mask=mask)
         self._warn_if_not_converged()
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @partial_fit_context
     @transactional
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch on the given samples.
@@ -333,21 +352,23 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
         first_call = not hasattr(self, "classes_")
         if first_call:
             self._more_validate_params(for_partial_fit=True)
-        dtype = [np.float64, np.float32] if first_call else self.coef_.dtype
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=dtype,
-            order="C",
-            accept_large_sparse=True,
-            reset=first_call,
-        )
+            self._remember_valid_params()
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse="csr",
+                dtype=[np.float64, np.float32],
+                order="C",
+                accept_large_sparse=True,
+            )
+        else:
+            X, y = self._validated_chunk(X, y, numeric=False)
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to "
                              "partial_fit.")
-        _check_partial_fit_first_call(self, classes)
+        if classes is not None or first_call:
+            _check_partial_fit_first_call(self, classes)
         if len(self.classes_) < 2:
             raise ValueError(
                 "The number of classes has to be greater than one; got "
@@ -362,9 +383,9 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
                 f"in classes_ {self.classes_.tolist()}: pass every label in "
                 "`classes` on the first call to partial_fit."
             )
-        sample_weight = check_weights(sample_weight, X)
-        weights = sample_weight * self._class_weights(y_index, partial=True)
-        if first_call or not hasattr(self, "coef_"):
+        sample_weight = self._sample_weights(sample_weight, X)
+        weights = self._weights(sample_weight, y_index, partial=True)
+        if first_call:
             state = self._initial_state(X.shape[1], X.dtype, None, None)
             self.t_ = 1.0
         else:
@@ -372,7 +393,6 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
         return self._train(X, y_index, weights, state,
                            reset_rng=not hasattr(self, "_row_rngs"),
                            max_epochs=1)
-
 
     # ------------------------------------------------------------------
     def score(self, X, y, sample_weight=None):

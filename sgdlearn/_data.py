@@ -72,6 +72,37 @@ def _check_csr_structure(indices, indptr, nnz, n_samples, n_features):
         )
 
 
+def quick_array(X, n_features, dtype):
+    """X itself when it is already what validation would return: a finite,
+    C-ordered 2-D ndarray of ``dtype`` with ``n_features`` columns and at
+    least one row.  None otherwise (the caller then runs scikit-learn's full
+    validation, which raises the usual errors).  This keeps the overhead of
+    small ``partial_fit`` calls low."""
+    if (
+        type(X) is np.ndarray
+        and X.dtype == dtype
+        and X.ndim == 2
+        and X.shape[0] > 0
+        and X.shape[1] == n_features
+        and X.flags.c_contiguous
+        and np.isfinite(X.sum())  # one pass; inf/NaN (or overflow) -> full check
+    ):
+        return X
+    return None
+
+
+def quick_targets(y, n_samples, numeric):
+    """y as a 1-D ndarray when it plainly is one (finite if ``numeric``),
+    else None."""
+    if type(y) is not np.ndarray or y.ndim != 1 or y.shape[0] != n_samples:
+        return None
+    if numeric and not (y.dtype.kind in "fiu" and np.isfinite(y.sum())):
+        return None
+    if not numeric and y.dtype.kind not in "iub":
+        return None
+    return y
+
+
 def check_weights(sample_weight, X, allow_all_zero=False):
     """Float64 sample weights: finite, non-negative, one per row of X."""
     return _check_sample_weight(

@@ -6,9 +6,8 @@ from sklearn.model_selection import ShuffleSplit
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sgdlearn._base import BaseGD, transactional
+from sgdlearn._base import BaseGD, partial_fit_context, transactional
 from sgdlearn._classifier import validation_split
-from sgdlearn._data import check_weights
 from sgdlearn._docs import (
     ATTRIBUTES,
     LATER,
@@ -175,6 +174,7 @@ class GDRegressor(RegressorMixin, BaseGD):
             The fitted estimator.
         """
         self._more_validate_params()
+        self._remember_valid_params()
         X, y = validate_data(
             self,
             X,
@@ -185,9 +185,12 @@ class GDRegressor(RegressorMixin, BaseGD):
             accept_large_sparse=True,
             y_numeric=True,
         )
-        sample_weight = check_weights(sample_weight, X,
-                                      allow_all_zero=self.early_stopping)
-        mask = validation_split(self, y, sample_weight, ShuffleSplit)
+        sample_weight = self._sample_weights(sample_weight, X,
+                                             allow_all_zero=self.early_stopping)
+        mask = validation_split(
+            self, y, np.ones(len(y)) if sample_weight is None else sample_weight,
+            ShuffleSplit,
+        )
         state = self._initial_state(X.shape[1], X.dtype, coef_init,
                                     intercept_init)
         self.t_ = 1.0
@@ -196,7 +199,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         self._warn_if_not_converged()
         return self
 
-    @_fit_context(prefer_skip_nested_validation=True)
+    @partial_fit_context
     @transactional
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch on the given samples.
@@ -224,18 +227,20 @@ class GDRegressor(RegressorMixin, BaseGD):
         first_call = not hasattr(self, "coef_")
         if first_call:
             self._more_validate_params(for_partial_fit=True)
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32] if first_call else self.coef_.dtype,
-            order="C",
-            accept_large_sparse=True,
-            reset=first_call,
-            y_numeric=True,
-        )
-        sample_weight = check_weights(sample_weight, X)
+            self._remember_valid_params()
+            X, y = validate_data(
+                self,
+                X,
+                y,
+                accept_sparse="csr",
+                dtype=[np.float64, np.float32],
+                order="C",
+                accept_large_sparse=True,
+                y_numeric=True,
+            )
+        else:
+            X, y = self._validated_chunk(X, y, numeric=True, y_numeric=True)
+        sample_weight = self._sample_weights(sample_weight, X)
         if first_call:
             state = self._initial_state(X.shape[1], X.dtype, None, None)
             self.t_ = 1.0

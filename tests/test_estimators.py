@@ -186,7 +186,7 @@ def test_predict_proba(digits, breast_cancer):
             assert_allclose(proba, sk.predict_proba(X))
     clf = GDClassifier(loss="hinge").fit(*breast_cancer)
     assert not hasattr(clf, "predict_proba")
-    with pytest.raises(AttributeError, match="has no attribute 'predict_proba'") as info:
+    with pytest.raises(AttributeError, match="no attribute 'predict_proba'") as info:
         clf.predict_proba(breast_cancer[0])
     assert "not available for loss='hinge'" in str(info.value.__cause__)
 
