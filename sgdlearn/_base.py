@@ -48,6 +48,17 @@ def transactional(method):
     return wrapper
 
 
+def _epoch_means(per_problem):
+    """Mean over problems, epoch by epoch, padding each with its last value."""
+    per_problem = [values for values in per_problem if values]
+    if not per_problem:
+        return []
+    n_epochs = max(len(values) for values in per_problem)
+    padded = [values + values[-1:] * (n_epochs - len(values))
+              for values in per_problem]
+    return [float(v) for v in np.mean(padded, axis=0)]
+
+
 def partial_fit_context(method):
     """scikit-learn's ``_fit_context`` for the first call; afterwards only a
     cheap check that the parameters did not change since they were last
@@ -363,8 +374,9 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             ).reshape(n_rows)
         return state
 
-    def _commit(self, state, dtype, t, n_iter, problems):
-        """Publish the trained arrays as the fitted attributes."""
+    def _commit(self, state, dtype, t, n_iter, problems, fresh):
+        """Publish the trained arrays as the fitted attributes; ``fresh``
+        (fit) restarts the training record, partial_fit extends it."""
         n_rows = state["coef"].shape[0]
         shape = self._coef_shape(n_rows, state["coef"].shape[1])
         coef = state["coef"].reshape(shape)
@@ -374,7 +386,7 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         self._optimizer_steps = state["steps"]
         self.t_ = float(t)
         self.n_iter_ = int(n_iter)
-        self._loss_curves = [p.losses for p in problems]
+        self._record_history(problems, fresh)
         self._state_names = state_names(self.optimizer, self.centered)
         for name in ("_standard_coef", "_standard_intercept", "_average_coef",
                      "_average_intercept"):
@@ -392,6 +404,25 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
 
     # ------------------------------------------------------------------
     # Training
+    def _record_history(self, problems, fresh):
+        """loss_curve_ and friends, as scikit-learn's MLP: one value per
+        epoch, the mean over one-vs-rest problems (a problem that stopped
+        early keeps its last value)."""
+        losses = _epoch_means([p.losses for p in problems])
+        scores = _epoch_means([p.scores for p in problems])
+        previous = [] if fresh else list(getattr(self, "loss_curve_", []))
+        self.loss_curve_ = previous + losses
+        if scores:
+            previous = [] if fresh else list(
+                getattr(self, "validation_scores_", None) or [])
+            self.validation_scores_ = previous + scores
+            self.best_validation_score_ = max(self.validation_scores_)
+            self.best_loss_ = None
+        else:
+            self.validation_scores_ = None
+            self.best_validation_score_ = None
+            self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
+
     def _rngs(self, n_problems, reset):
         """One generator per problem; kept across partial_fit calls so that a
         stream of calls sees fresh permutations, as one fit would."""

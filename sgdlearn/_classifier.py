@@ -240,11 +240,11 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
             targets.append((slice(row, row + 1), y, 1, y_val, None))
         return targets
 
-    def _train(self, X, y_index, sample_weight, state, *, reset_rng, max_epochs,
+    def _train(self, X, y_index, sample_weight, state, *, fresh, max_epochs,
                validation_mask=None):
         dtype = X.dtype
         targets = self._targets(y_index, dtype, sample_weight, validation_mask)
-        rngs = self._rngs(len(targets), reset=reset_rng)
+        rngs = self._rngs(len(targets), reset=fresh)
         t, n_iter, problems = self._run(
             X,
             targets,
@@ -256,7 +256,7 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
             validation_kind="binary",
         )
         self._row_rngs = rngs
-        self._commit(state, dtype, t, n_iter, problems)
+        self._commit(state, dtype, t, n_iter, problems, fresh)
         return self
 
     # ------------------------------------------------------------------
@@ -316,7 +316,7 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
         state = self._initial_state(X.shape[1], X.dtype, coef_init,
                                     intercept_init)
         self.t_ = 1.0
-        self._train(X, y_index, weights, state, reset_rng=True,
+        self._train(X, y_index, weights, state, fresh=True,
                     max_epochs=self.max_iter, validation_mask=mask)
         self._warn_if_not_converged()
         return self
@@ -391,7 +391,7 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
         else:
             state = self._continued_state(X.dtype)
         return self._train(X, y_index, weights, state,
-                           reset_rng=not hasattr(self, "_row_rngs"),
+                           fresh=False,
                            max_epochs=1)
 
     # ------------------------------------------------------------------

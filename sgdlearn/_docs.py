@@ -157,6 +157,21 @@ n_features_in_ : int
 feature_names_in_ : ndarray of shape (`n_features_in_`,)
     Names of features seen during ``fit``, when X has string column names.
 
+loss_curve_ : list of float
+    The training objective of every epoch (mean loss plus penalty, see
+    :ref:`algorithm`), the mean over one-vs-rest problems; ``partial_fit``
+    appends one value per call, ``fit`` starts a new list.
+
+best_loss_ : float or None
+    The lowest value of ``loss_curve_``; None with ``early_stopping``.
+
+validation_scores_ : list of float or None
+    The score (accuracy or R^2) on the held-out data after every epoch
+    with ``early_stopping``, else None.
+
+best_validation_score_ : float or None
+    The best of ``validation_scores_``, or None.
+
 optimizer_state_ : dict
     The optimizer's per-coordinate state (torch's names, e.g. ``exp_avg``
     and ``exp_avg_sq`` for Adam) as arrays shaped like ``coef_``, those of

@@ -130,11 +130,11 @@ class GDRegressor(RegressorMixin, BaseGD):
     def _coef_shape(self, n_rows, n_features):
         return (n_features,)
 
-    def _train(self, X, y, sample_weight, state, *, reset_rng, max_epochs,
+    def _train(self, X, y, sample_weight, state, *, fresh, max_epochs,
                validation_mask=None):
         y = np.ascontiguousarray(y, dtype=X.dtype)
         y_val = None if validation_mask is None else y[validation_mask]
-        rngs = self._rngs(1, reset=reset_rng)
+        rngs = self._rngs(1, reset=fresh)
         t, n_iter, problems = self._run(
             X,
             [(slice(0, 1), y, 1, y_val, None)],
@@ -146,7 +146,7 @@ class GDRegressor(RegressorMixin, BaseGD):
             validation_kind="regression",
         )
         self._row_rngs = rngs
-        self._commit(state, X.dtype, t, n_iter, problems)
+        self._commit(state, X.dtype, t, n_iter, problems, fresh)
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -194,7 +194,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         state = self._initial_state(X.shape[1], X.dtype, coef_init,
                                     intercept_init)
         self.t_ = 1.0
-        self._train(X, y, sample_weight, state, reset_rng=True,
+        self._train(X, y, sample_weight, state, fresh=True,
                            max_epochs=self.max_iter, validation_mask=mask)
         self._warn_if_not_converged()
         return self
@@ -247,7 +247,7 @@ class GDRegressor(RegressorMixin, BaseGD):
         else:
             state = self._continued_state(X.dtype)
         return self._train(X, y, sample_weight, state,
-                           reset_rng=not hasattr(self, "_row_rngs"),
+                           fresh=False,
                            max_epochs=1)
 
     def score(self, X, y, sample_weight=None):

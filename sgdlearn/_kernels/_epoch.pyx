@@ -179,7 +179,7 @@ cdef void update(Task* tk, Model* m, Lazy* lz, Scratch* sc, const floating* G,
                          &one, sc.gb[k], NULL, 1)
     if tk.l1 > 0:
         m.u += tk.l1 * eta
-        clip_l1(m, idx, n, W)
+        clip_l1(m, idx, n, False, W)
     if n_avg >= 1:
         average_update(tk, m, idx, n, old, n_avg)
     if lz.last != NULL:
@@ -216,7 +216,7 @@ cdef void run_per_sample(Task* tk, Model* m, Lazy* lz, Scratch* sc,
         if xi != NULL:
             catch_up(m, lz, &tk.opt, xi, nnz, s, x)
             if tk.l1 > 0:
-                clip_l1(m, xi, nnz, x)
+                clip_l1(m, xi, nnz, True, x)
         loss = row_loss(tk, m, x, xi, nnz, i, sc)
         if not (isfinite(loss) and isfinite(sc.p[0])):
             out.status = DIVERGED
@@ -275,7 +275,7 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
             n_touched = mark_batch(tk, sc, start, stop, <int> (s + 1), x)
             catch_up(m, lz, &tk.opt, sc.touched, n_touched, s, x)
             if tk.l1 > 0:
-                clip_l1(m, sc.touched, n_touched, x)
+                clip_l1(m, sc.touched, n_touched, True, x)
         else:
             memset(G, 0, m.K * d * sizeof(floating))
         for k in range(m.K):
@@ -525,7 +525,7 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
                 # Settle what was left lazy, so the arrays hold true values.
                 catch_up(&m, &lz, &tk.opt, NULL, d, out.n_updates, &coef[0, 0])
                 if tk.l1 > 0:
-                    clip_l1(&m, NULL, d, &coef[0, 0])
+                    clip_l1(&m, NULL, d, True, &coef[0, 0])
             fold_scale(&m, &coef[0, 0])
             if not (all_finite(&coef[0, 0], K * d)
                     and all_finite(&intercept[0], K)):

@@ -83,15 +83,21 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
 
 
 cdef inline void clip_l1(Model* m, const int* idx, Py_ssize_t n,
-                         const floating* like) noexcept nogil:
+                         bint lazy, const floating* like) noexcept nogil:
     """Cumulative L1 truncation of coordinates idx[:n] (all when NULL): move
     each weight toward zero by the penalty accrued since it was last clipped,
-    never across zero (Tsuruoka, Tsujii and Ananiadou, 2009)."""
+    never across zero (Tsuruoka, Tsujii and Ananiadou, 2009).
+
+    ``lazy``: this is a catch-up of truncations skipped while the coordinate
+    was absent, which the running average must also see (an update's own
+    changes reach the average through ``average_update``).
+    """
     cdef Py_ssize_t jj, j, r
     cdef int kk
     cdef double z, s = m.wscale, u = m.u
     cdef floating* W = <floating*> m.W
     cdef floating* Q = <floating*> m.Q
+    cdef floating* AW = <floating*> m.AW if lazy else NULL
     for jj in range(n):
         j = col(idx, jj)
         for kk in range(m.K):
@@ -102,6 +108,8 @@ cdef inline void clip_l1(Model* m, const int* idx, Py_ssize_t n,
             elif s * z < 0.0:
                 W[r] = min(0.0, z + (u - Q[r]) / s)
             Q[r] += s * (W[r] - z)
+            if AW != NULL:
+                AW[r] -= m.avg_a * (W[r] - z)
 
 
 cdef inline void fold_scale(Model* m, const floating* like) noexcept nogil:

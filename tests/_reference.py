@@ -1,0 +1,329 @@
+"""A pure-NumPy transcription of ``docs/algorithm.rst`` ("What is computed,
+exactly"), independent of sgdlearn's code.
+
+The tests compare the compiled kernels with it.  It is written to be read
+next to the document, not to be fast: one update at a time, in float64, the
+optimizer rules in torch.optim's form.
+
+``Model`` holds the weights, the optimizer state and the counters of one
+binary (or single-output regression) problem; ``Model.epoch`` runs one epoch
+over rows in a given order.  With ``lazy=True`` and CSR input it follows the
+"Sparse input" section: only the coordinates stored in a batch's rows
+(explicit zeros included) receive the loss gradient, the coupled L2 term and
+an optimizer step; the others evolve as with a zero gradient (momentum keeps
+moving, RMSProp decays), except under Adam, AMSGrad and AdamW whose absent
+coordinates stay frozen; the multiplicative decay of ``sgd`` and ``adamw``
+reaches every coordinate.  Dense mode touches every coordinate every update.
+"""
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+
+MAX_DLOSS = 1e12
+
+
+# ----------------------------------------------------------------------------
+# Losses L(p, y) and dL/dp, scikit-learn's (y in {-1, +1} for classification)
+def _hinge(p, y, threshold):
+    z = p * y
+    if z <= threshold:
+        return threshold - z, -y
+    return 0.0, 0.0
+
+
+def _squared_hinge(p, y, threshold):
+    z = threshold - p * y
+    if z > 0:
+        return z * z, -2.0 * y * z
+    return 0.0, 0.0
+
+
+def _modified_huber(p, y, _):
+    z = p * y
+    if z >= 1.0:
+        return 0.0, 0.0
+    if z >= -1.0:
+        return (1.0 - z) ** 2, -2.0 * (1.0 - z) * y
+    return -4.0 * z, -4.0 * y
+
+
+def _log(p, y, _):
+    z = p * y
+    if z > 18.0:
+        return math.exp(-z), -y * math.exp(-z)
+    if z < -18.0:
+        return -z, -y
+    return math.log1p(math.exp(-z)), -y / (math.exp(z) + 1.0)
+
+
+def _squared(p, y, _):
+    return 0.5 * (p - y) ** 2, p - y
+
+
+def _huber(p, y, epsilon):
+    r = p - y
+    if abs(r) <= epsilon:
+        return 0.5 * r * r, r
+    return epsilon * (abs(r) - 0.5 * epsilon), math.copysign(epsilon, r)
+
+
+def _epsilon_insensitive(p, y, epsilon):
+    if y - p > epsilon:
+        return y - p - epsilon, -1.0
+    if p - y > epsilon:
+        return p - y - epsilon, 1.0
+    return 0.0, 0.0
+
+
+def _squared_epsilon_insensitive(p, y, epsilon):
+    z = y - p
+    if z > epsilon:
+        return (z - epsilon) ** 2, -2.0 * (z - epsilon)
+    if z < -epsilon:
+        return (-z - epsilon) ** 2, 2.0 * (-z - epsilon)
+    return 0.0, 0.0
+
+
+# estimator loss name -> (function, its parameter; "epsilon": the estimator's)
+LOSSES = {
+    "hinge": (_hinge, 1.0),
+    "perceptron": (_hinge, 0.0),
+    "squared_hinge": (_squared_hinge, 1.0),
+    "modified_huber": (_modified_huber, 0.0),
+    "log_loss": (_log, 0.0),
+    "squared_error": (_squared, 0.0),
+    "huber": (_huber, "epsilon"),
+    "epsilon_insensitive": (_epsilon_insensitive, "epsilon"),
+    "squared_epsilon_insensitive": (_squared_epsilon_insensitive, "epsilon"),
+}
+
+
+def loss_grad(loss, p, y, param=None):
+    """(L(p, y), dL/dp) of the estimator loss ``loss``; ``param`` overrides
+    its fixed parameter (hinge threshold, epsilon)."""
+    function, default = LOSSES[loss]
+    return function(float(p), float(y), default if param is None else param)
+
+
+def softmax_grad(p, label):
+    """Multinomial cross-entropy of scores p: (loss, softmax(p) - onehot)."""
+    p = np.asarray(p, dtype=np.float64)
+    e = np.exp(p - p.max())
+    grad = e / e.sum()
+    grad[label] -= 1.0
+    return p.max() + math.log(e.sum()) - p[label], grad
+
+
+# ----------------------------------------------------------------------------
+# Schedules: the rate of update t (1-based)
+def schedule(t, learning_rate="constant", *, eta0=0.01, alpha=1e-4, power_t=0.5,
+             decay_steps=1000, decay_rate=0.1, eta_min=0.0, warmup_steps=0,
+             optimizer="sgd"):
+    if learning_rate == "optimal":
+        t0 = alpha ** -0.75
+        if optimizer == "sgd":
+            eta = 1.0 / (alpha * (t0 + t - 1))
+        else:
+            eta = eta0 * t0 / (t0 + t - 1)
+    elif learning_rate == "invscaling":
+        eta = eta0 / t ** power_t
+    elif learning_rate == "step":
+        eta = eta0 * decay_rate ** math.floor((t - 1) / decay_steps)
+    elif learning_rate == "exponential":
+        eta = eta0 * decay_rate ** ((t - 1) / decay_steps)
+    elif learning_rate == "cosine":
+        phase = ((t - 1) % decay_steps) / decay_steps
+        eta = eta_min + (eta0 - eta_min) * (1 + math.cos(math.pi * phase)) / 2
+    else:  # constant, adaptive (between reductions), pa1, pa2
+        eta = eta0
+    if t < warmup_steps:
+        eta *= t / warmup_steps
+    return eta
+
+
+# ----------------------------------------------------------------------------
+# Optimizers
+class Optimizer:
+    """torch.optim's rule ``name`` with its per-coordinate state (all zero at
+    the start).  ``step`` updates ``w`` in place."""
+
+    def __init__(self, name, shape, *, momentum=0.9, beta_1=0.9, beta_2=0.999,
+                 eps=1e-8, rho=0.99, centered=False):
+        self.name, self.mu, self.b1, self.b2 = name, momentum, beta_1, beta_2
+        self.eps, self.r, self.centered = eps, rho, centered
+        self.m, self.v, self.a, self.vmax = (np.zeros(shape) for _ in range(4))
+
+    def step(self, w, g, eta, k, lam=0.0, present=None, scale=1.0):
+        """Update k (1 on the first) with rate eta, loss gradient g, coupled
+        or decoupled L2 strength lam; ``present`` (default all) masks the
+        coordinates that get g and the coupled L2 term; ``scale`` multiplies
+        the step (the intercept decay)."""
+        name, lr = self.name, eta * scale
+        if present is None:
+            present = np.ones(w.shape, dtype=bool)
+        if name in ("sgd", "adamw"):  # decoupled decay: every coordinate
+            w *= max(0.0, 1.0 - eta * lam)
+            lam = 0.0
+        g = np.where(present, g + lam * w, 0.0)
+        if name == "sgd":
+            w -= lr * g
+        elif name == "momentum":
+            self.m = self.mu * self.m + g
+            w -= lr * self.m
+        elif name == "nesterov":
+            self.m = self.mu * self.m + g
+            w -= lr * (g + self.mu * self.m)
+        elif name == "adagrad":
+            self.v += g * g
+            w -= lr * g / (np.sqrt(self.v) + self.eps)
+        elif name == "rmsprop":
+            self.v = self.r * self.v + (1 - self.r) * g * g
+            if self.centered:
+                self.a = self.a + (1 - self.r) * (g - self.a)
+                denom = np.sqrt(self.v - self.a ** 2) + self.eps
+            else:
+                denom = np.sqrt(self.v) + self.eps
+            w -= lr * g / denom
+        else:  # adam, amsgrad, adamw: lazy, absent coordinates stay frozen
+            P = present
+            self.m[P] += (1 - self.b1) * (g[P] - self.m[P])
+            self.v[P] = self.b2 * self.v[P] + (1 - self.b2) * g[P] ** 2
+            v = self.v
+            if name == "amsgrad":
+                self.vmax[P] = np.maximum(self.vmax[P], self.v[P])
+                v = self.vmax
+            denom = np.sqrt(v[P]) / math.sqrt(1 - self.b2 ** k) + self.eps
+            w[P] -= lr / (1 - self.b1 ** k) * self.m[P] / denom
+
+
+# ----------------------------------------------------------------------------
+# Training
+class Model:
+    """Weights, optimizer state and counters of one problem.  The keyword
+    arguments are the estimators' (``intercept_decay`` a number); ``lazy``
+    selects the CSR semantics (``epoch`` then needs CSR input)."""
+
+    def __init__(self, n_features, *, loss="squared_error", epsilon=0.1,
+                 penalty=None, alpha=1e-4, l1_ratio=0.15, fit_intercept=True,
+                 learning_rate="constant", eta0=0.01, power_t=0.5,
+                 optimizer="sgd", batch_size=1, momentum=0.9, beta_1=0.9,
+                 beta_2=0.999, eps=1e-8, rho=0.99, centered=False,
+                 decay_steps=1000, decay_rate=0.1, eta_min=0.0, warmup_steps=0,
+                 intercept_decay=1.0, average=False, lazy=False, coef=None,
+                 intercept=0.0):
+        function, param = LOSSES[loss]
+        self.loss = function
+        self.loss_param = epsilon if param == "epsilon" else param
+        l1_ratio = {None: 0.0, "l2": 0.0, "l1": 1.0}.get(penalty, l1_ratio)
+        self.alpha, self.l1_ratio = (alpha, l1_ratio) if penalty else (0.0, 0.0)
+        self.lam = self.alpha * (1 - l1_ratio)  # L2 strength
+        self.l1 = self.alpha * l1_ratio
+        self.fit_intercept, self.intercept_decay = fit_intercept, intercept_decay
+        self.learning_rate = learning_rate
+        self.schedule_params = dict(
+            eta0=eta0, alpha=alpha, power_t=power_t, decay_steps=decay_steps,
+            decay_rate=decay_rate, eta_min=eta_min, warmup_steps=warmup_steps,
+            optimizer=optimizer)
+        self.batch_size = batch_size
+        self.average = int(average)
+        self.lazy = lazy
+        hyper = dict(momentum=momentum, beta_1=beta_1, beta_2=beta_2, eps=eps,
+                     rho=rho, centered=centered)
+        self.opt_w = Optimizer(optimizer, n_features, **hyper)
+        self.opt_b = Optimizer(optimizer, 1, **hyper)
+        self.w = np.zeros(n_features) if coef is None else np.array(coef, float)
+        self.b = np.array([float(intercept)])
+        self.avg_w, self.avg_b = np.zeros(n_features), np.zeros(1)
+        self.t = 1  # the schedule's update number (t_)
+        self.k = 0  # updates made by the optimizer state
+        self.u, self.q = 0.0, np.zeros(n_features)
+
+    @property
+    def coef(self):
+        averaged = self.average and self.average <= self.t - 1
+        return (self.avg_w if averaged else self.w).copy()
+
+    @property
+    def intercept(self):
+        averaged = self.average and self.average <= self.t - 1
+        return float((self.avg_b if averaged else self.b)[0])
+
+    def eta(self, t):
+        return schedule(t, self.learning_rate, **self.schedule_params)
+
+    def epoch(self, X, y, sample_weight=None, order=None):
+        """One epoch over the rows ``order`` (default: all, in order).
+        Returns the epoch's objective."""
+        n, d = X.shape
+        if self.lazy:
+            X = sp.csr_matrix(X, dtype=np.float64)
+            X.sum_duplicates()
+        dense = X.toarray() if sp.issparse(X) else np.asarray(X, np.float64)
+        y = np.asarray(y, dtype=np.float64)
+        sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight)
+        order = np.arange(n) if order is None else np.asarray(order)
+        size = self.batch_size
+        size = len(order) if size in (None, "full") else size
+        self.u, self.q = 0.0, np.zeros(d)  # L1 truncation restarts
+        sumloss = 0.0
+        for start in range(0, len(order), size):
+            rows = order[start:start + size]
+            present = np.ones(d, dtype=bool)
+            if self.lazy:
+                present[:] = False
+                present[X[rows].indices] = True
+            sumloss += self._update(dense[rows], y[rows], sw[rows], present)
+        self._truncate(np.ones(d, dtype=bool))  # settle lazily clipped ones
+        w = self.w
+        return sumloss / max(len(order), 1) + self.alpha * (
+            (1 - self.l1_ratio) / 2 * w @ w + self.l1_ratio * np.abs(w).sum())
+
+    def _update(self, X, y, sw, present):
+        """Update number self.t on the batch (X, y, sw); returns its summed
+        weighted loss."""
+        t = self.t
+        eta = self.eta(t)
+        self._truncate(present)  # catch up before use (no-op when dense)
+        p = X @ self.w + self.b[0]
+        losses, dloss = np.array(
+            [self.loss(pi, yi, self.loss_param) for pi, yi in zip(p, y, strict=True)]
+        ).reshape(-1, 2).T
+        c = sw * np.clip(dloss, -MAX_DLOSS, MAX_DLOSS)
+        if self.learning_rate in ("pa1", "pa2"):  # batch_size=1, plain SGD
+            eta0, sq_norm = self.schedule_params["eta0"], X[0] @ X[0]
+            if self.learning_rate == "pa1":
+                if sq_norm == 0:
+                    return float(sw @ losses)
+                c *= min(eta0, losses[0] / sq_norm) / eta0
+            else:
+                c *= losses[0] / (sq_norm + 0.5 / eta0) / eta0
+        g, gb = c @ X / len(y), c.mean()
+        self.k += 1
+        self.opt_w.step(self.w, g, eta, self.k, self.lam, present)
+        if self.fit_intercept:
+            self.opt_b.step(self.b, np.array([gb]), eta, self.k,
+                            scale=self.intercept_decay)
+        if self.l1 > 0:
+            self.u += eta * self.l1
+            self._truncate(present)
+        if self.average and t >= self.average:
+            n_avg = t - self.average + 1
+            if n_avg == 1:
+                self.avg_w, self.avg_b = self.w.copy(), self.b.copy()
+            else:
+                self.avg_w += (self.w - self.avg_w) / n_avg
+                self.avg_b += (self.b - self.avg_b) / n_avg
+        self.t += 1
+        return float(sw @ losses)
+
+    def _truncate(self, mask):
+        """Cumulative L1 truncation (Tsuruoka et al. 2009) of w[mask]."""
+        if self.l1 == 0:
+            return
+        z, q = self.w[mask], self.q[mask]
+        w = np.where(z > 0, np.maximum(0.0, z - (self.u + q)),
+                     np.where(z < 0, np.minimum(0.0, z + (self.u - q)), z))
+        self.q[mask] = q + w - z
+        self.w[mask] = w
