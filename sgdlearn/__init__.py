@@ -2,8 +2,16 @@
 
 from sgdlearn._classifier import GDClassifier
 from sgdlearn._engine import DivergenceError
+from sgdlearn._lr_finder import LRFinderResult, lr_find
 from sgdlearn._regressor import GDRegressor
 
 __version__ = "0.1.0"
 
-__all__ = ["DivergenceError", "GDClassifier", "GDRegressor", "__version__"]
+__all__ = [
+    "DivergenceError",
+    "GDClassifier",
+    "GDRegressor",
+    "LRFinderResult",
+    "__version__",
+    "lr_find",
+]

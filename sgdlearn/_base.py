@@ -12,19 +12,27 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from sgdlearn._callbacks import EpochCallbacks, wants_callbacks
 from sgdlearn._data import check_weights, kernel_rows, quick_array, quick_targets
-from sgdlearn._engine import Problem, Settings, Validation, train
+from sgdlearn._engine import Problem, Settings, Trainer, Validation, train
 from sgdlearn._params import OPTIMIZERS, SCHEDULES, state_names
 from sgdlearn._sklearn_compat import Interval, StrOptions, _fit_context
 
 MAX_INT = np.iinfo(np.int32).max
+# Training diverged when the mean loss over a window of updates exceeds this
+# many times the loss of the all-zero model (at least 1).  Gradients are
+# clipped at 1e12, so a diverging run can stay finite for ever; this catches
+# it.  It must stay above what scikit-learn's own estimator checks reach on
+# unscaled data, where scikit-learn's SGD ends with 1e11 weights and a loss
+# 1e27 times the zero model's, and the checks require fit to succeed.
+EXPLODE_FACTOR = 1e30
 
 
 def transactional(method):
@@ -205,11 +213,13 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
     def _l1_ratio(self):
         return {None: 0.0, "l2": 0.0, "l1": 1.0}.get(self.penalty, self.l1_ratio)
 
+    def _kernel_loss(self):
+        loss_kind, loss_param = self._loss_functions[self.loss]
+        return loss_kind, self.epsilon if loss_param == "epsilon" else loss_param
+
     def _settings(self, rows, n_train, validation=None):
         """The kernel's structs for this call, from the parameters."""
-        loss_kind, loss_param = self._loss_functions[self.loss]
-        if loss_param == "epsilon":
-            loss_param = self.epsilon
+        loss_kind, loss_param = self._kernel_loss()
         penalized = self.penalty is not None
         l1_ratio = self._l1_ratio()
         l2 = self.alpha * (1 - l1_ratio) if penalized else 0.0
@@ -265,6 +275,7 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             "intercept_decay": float(intercept_decay),
             "l1": self.alpha * l1_ratio if penalized else 0.0,
             "average": float(self.average),
+            "explode": EXPLODE_FACTOR,
         }
         return Settings(
             optim=optim,
@@ -404,6 +415,20 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
 
     # ------------------------------------------------------------------
     # Training
+    def _epoch_callbacks(self, fresh, max_epochs, X, y, sample_weight, state):
+        """The callback bridge for this call, or None without callbacks."""
+        if not wants_callbacks(self):
+            return None
+        shape = self._coef_shape(*state["coef"].shape)
+        dtype = X.dtype
+
+        def snapshot():
+            return {"coef_": state["coef"].reshape(shape).copy(),
+                    "intercept_": state["intercept"].astype(dtype)}
+
+        return EpochCallbacks(self, "fit" if fresh else "partial_fit", max_epochs,
+                              X, y, sample_weight, snapshot)
+
     def _record_history(self, problems, fresh):
         """loss_curve_ and friends, as scikit-learn's MLP: one value per
         epoch, the mean over one-vs-rest problems (a problem that stopped
@@ -434,7 +459,7 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         return [np.random.default_rng(seed) for seed in seeds]
 
     def _run(self, X, targets, sample_weight, state, rngs, *, max_epochs,
-             validation_mask=None, validation_kind=None):
+             validation_mask=None, validation_kind=None, callbacks=None):
         """Train every problem of ``targets`` on X for up to ``max_epochs``.
 
         ``targets`` is a list of (row slice, y array, y stride, y_val): one
@@ -480,24 +505,17 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                 )
             )
         t_start = getattr(self, "t_", 1.0)
-        run = functools.partial(
-            train,
-            rows=rows,
-            order=order,
-            settings=settings,
-            max_epochs=max_epochs,
-            t=t_start,
-        )
-        if len(problems) == 1:
-            ends = [run(problems[0])]
+        trainers = [Trainer(problem, rows, order, settings, t_start)
+                    for problem in problems]
+        n_jobs = getattr(self, "n_jobs", None)
+        if len(trainers) == 1 or effective_n_jobs(n_jobs) == 1:
+            t = train(trainers, max_epochs, callbacks=callbacks)
         else:
-            # The kernel releases the GIL for whole epochs: threads scale.
-            ends = Parallel(n_jobs=getattr(self, "n_jobs", None), require="sharedmem")(
-                delayed(run)(problem) for problem in problems
-            )
+            with Parallel(n_jobs=n_jobs, require="sharedmem") as parallel:
+                t = train(trainers, max_epochs, parallel, callbacks)
         for index, problem in enumerate(problems):
             state["steps"][index] = problem.step
-        return max(ends), max(p.n_iter for p in problems), problems
+        return t, max(p.n_iter for p in problems), problems
 
     @property
     def optimizer_state_(self):

@@ -3,6 +3,8 @@
 from numbers import Integral
 
 import numpy as np
+from scipy.special import softmax
+from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.class_weight import compute_class_weight
@@ -21,6 +23,7 @@ from sgdlearn._docs import (
     indent,
     parameters,
 )
+from sgdlearn._kernels._loss import LossKind
 from sgdlearn._params import CLASSIFICATION_LOSSES
 from sgdlearn._sklearn_compat import (
     StrOptions,
@@ -61,7 +64,7 @@ _COEF_SHAPE = "(1, n_features) if n_classes == 2 else (n_classes, n_features)"
 _B_SHAPE = "(1,) if n_classes == 2 else (n_classes,)"
 
 
-class GDClassifier(LinearClassifierMixin, BaseGD):
+class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
     __doc__ = f"""Linear classifiers trained by compiled gradient descent.
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDClassifier`:
@@ -101,6 +104,14 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
 
 {indent(parameters(NEW))}
 
+    multi_class : {{'ovr', 'multinomial'}}, default='ovr'
+        How more than two classes are trained. 'ovr' (scikit-learn's SGD):
+        one binary problem per class, in parallel threads with ``n_jobs``.
+        'multinomial': one weight matrix trained jointly on the softmax
+        cross-entropy (needs ``loss='log_loss'``); ``predict_proba`` is then
+        the softmax of ``decision_function``. Two classes are always one
+        binary logistic problem, which the two-class softmax equals.
+
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
@@ -139,6 +150,7 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
         "loss": [StrOptions(set(CLASSIFICATION_LOSSES))],
         "n_jobs": [Integral, None],
         "class_weight": [StrOptions({"balanced"}), dict, None],
+        "multi_class": [StrOptions({"ovr", "multinomial"})],
     }
 
     def __init__(
@@ -178,18 +190,35 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
         eta_min=0.0,
         warmup_steps=0,
         intercept_decay="auto",
+        multi_class="ovr",
     ):
         self._init_params(locals())
 
     # ------------------------------------------------------------------
+    def _multinomial(self):
+        return self.multi_class == "multinomial" and len(self.classes_) > 2
+
     def _n_rows(self):
         return 1 if len(self.classes_) == 2 else len(self.classes_)
 
     def _one_vs_rest(self, n_rows):
-        return n_rows > 1
+        return n_rows > 1 and not self._multinomial()
 
     def _coef_shape(self, n_rows, n_features):
         return (n_rows, n_features)
+
+    def _kernel_loss(self):
+        if self._multinomial():
+            return LossKind.MULTINOMIAL, 0.0
+        return super()._kernel_loss()
+
+    def _more_validate_params(self, for_partial_fit=False):
+        super()._more_validate_params(for_partial_fit)
+        if self.multi_class == "multinomial" and self.loss != "log_loss":
+            raise ValueError(
+                "multi_class='multinomial' trains the softmax cross-entropy, "
+                f"which is the log loss: set loss='log_loss' (got {self.loss!r})."
+            )
 
     def _class_weights(self, y_index, partial):
         """Per-sample class weights, or None without ``class_weight``.
@@ -229,8 +258,13 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
             return class_weights
         return sample_weight * class_weights
 
-    def _targets(self, y_index, dtype, sample_weight, validation_mask):
-        """One problem per binary split (one for two classes)."""
+    def _targets(self, y_index, dtype, validation_mask):
+        """One problem per binary split (one for two classes), or one
+        multinomial problem over every class."""
+        if self._multinomial():
+            y = y_index.astype(dtype)
+            y_val = None if validation_mask is None else y[validation_mask]
+            return [(slice(0, len(self.classes_)), y, 1, y_val, None)]
         n_classes = len(self.classes_)
         positives = [1] if n_classes == 2 else range(n_classes)
         targets = []
@@ -240,11 +274,13 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
             targets.append((slice(row, row + 1), y, 1, y_val, None))
         return targets
 
-    def _train(self, X, y_index, sample_weight, state, *, fresh, max_epochs,
+    def _train(self, X, y, y_index, sample_weight, state, *, fresh, max_epochs,
                validation_mask=None):
         dtype = X.dtype
-        targets = self._targets(y_index, dtype, sample_weight, validation_mask)
+        targets = self._targets(y_index, dtype, validation_mask)
         rngs = self._rngs(len(targets), reset=fresh)
+        callbacks = self._epoch_callbacks(fresh, max_epochs, X, y, sample_weight,
+                                          state)
         t, n_iter, problems = self._run(
             X,
             targets,
@@ -253,15 +289,19 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
             rngs,
             max_epochs=max_epochs,
             validation_mask=validation_mask,
-            validation_kind="binary",
+            validation_kind="multinomial" if self._multinomial() else "binary",
+            callbacks=callbacks,
         )
         self._row_rngs = rngs
         self._commit(state, dtype, t, n_iter, problems, fresh)
+        if callbacks is not None:
+            callbacks.finish()
         return self
 
     # ------------------------------------------------------------------
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
+    @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model for up to ``max_iter`` epochs.
 
@@ -316,13 +356,14 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
         state = self._initial_state(X.shape[1], X.dtype, coef_init,
                                     intercept_init)
         self.t_ = 1.0
-        self._train(X, y_index, weights, state, fresh=True,
+        self._train(X, y, y_index, weights, state, fresh=True,
                     max_epochs=self.max_iter, validation_mask=mask)
         self._warn_if_not_converged()
         return self
 
     @partial_fit_context
     @transactional
+    @with_callbacks
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch on the given samples.
 
@@ -390,7 +431,7 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
             self.t_ = 1.0
         else:
             state = self._continued_state(X.dtype)
-        return self._train(X, y_index, weights, state,
+        return self._train(X, y, y_index, weights, state,
                            fresh=False,
                            max_epochs=1)
 
@@ -443,8 +484,8 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
         ``loss='modified_huber'``.
 
         For log loss, the binary probabilities are the logistic function of
-        the decision function, and one-vs-rest probabilities are normalized
-        (Zadrozny and Elkan, 2002).  For modified Huber they are
+        the decision function, multinomial ones its softmax, and one-vs-rest
+        probabilities are normalized (Zadrozny and Elkan, 2002).  For modified Huber they are
         ``(clip(decision_function(X), -1, 1) + 1) / 2``, normalized, as in
         scikit-learn.
 
@@ -459,6 +500,8 @@ class GDClassifier(LinearClassifierMixin, BaseGD):
             Probability of each class, in the order of ``classes_``.
         """
         check_is_fitted(self)
+        if self.loss == "log_loss" and self._multinomial():
+            return softmax(self.decision_function(X), axis=1)
         if self.loss == "log_loss":
             return self._predict_proba_lr(X)
         scores = self.decision_function(X)

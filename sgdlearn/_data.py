@@ -92,9 +92,14 @@ def quick_array(X, n_features, dtype):
 
 
 def quick_targets(y, n_samples, numeric):
-    """y as a 1-D ndarray when it plainly is one (finite if ``numeric``),
-    else None."""
-    if type(y) is not np.ndarray or y.ndim != 1 or y.shape[0] != n_samples:
+    """y as given when it plainly is valid: a 1-D ndarray (2-D for numeric
+    multi-output targets) of integer labels, or of finite numbers if
+    ``numeric``; else None."""
+    if (
+        type(y) is not np.ndarray
+        or y.ndim not in ((1, 2) if numeric else (1,))
+        or y.shape[0] != n_samples
+    ):
         return None
     if numeric and not (y.dtype.kind in "fiu" and np.isfinite(y.sum())):
         return None

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 
 import numpy as np
+from joblib import delayed
 
 from sgdlearn._kernels._epoch import Status, fit_epoch
 from sgdlearn._kernels._schedule import py_eta
@@ -128,21 +129,31 @@ def penalty(settings, coef):
     return settings.alpha * value
 
 
-def train(problem, rows, order, settings, max_epochs, t):
-    """Run up to ``max_epochs`` epochs of ``problem`` over the rows
-    ``order`` (int32), starting at update ``t``.  Returns the final ``t``."""
-    schedule = dict(settings.schedule)
-    optim = dict(settings.optim)
-    task = dict(settings.task)
-    stop = _Stopping(settings)
-    start = time.perf_counter()
-    n_rows = max(order.shape[0], 1)
-    for epoch in range(max_epochs):
+class Trainer:
+    """Runs the epochs of one problem and applies its stopping rule."""
+
+    def __init__(self, problem, rows, order, settings, t):
+        self.problem = problem
+        self.rows = rows
+        self.order = order
+        self.settings = settings
+        self.t = t
+        self.schedule = dict(settings.schedule)  # 'adaptive' lowers eta0
+        self.optim = dict(settings.optim)
+        self.task = dict(settings.task)
+        self.stopping = _Stopping(settings)
+        self.running = True
+        self.start = time.perf_counter()
+
+    def epoch(self):
+        """One epoch; afterwards ``running`` says whether to continue."""
+        problem, settings, rows = self.problem, self.settings, self.rows
+        number = problem.n_iter + 1
         if settings.verbose:
-            print(f"-- Epoch {epoch + 1}")
-        epoch_order = problem.rng.permutation(order) if settings.shuffle else order
-        optim["step"] = problem.step
-        task["t"] = t
+            print(f"-- Epoch {number}")
+        order = problem.rng.permutation(self.order) if settings.shuffle else self.order
+        self.optim["step"] = problem.step
+        self.task["t"] = self.t
         sumloss, n_updates, status, failed_at, t_end, step = fit_epoch(
             X_data=rows.data,
             X_indices=rows.indices,
@@ -151,22 +162,23 @@ def train(problem, rows, order, settings, max_epochs, t):
             y=problem.y,
             y_stride=problem.y_stride,
             sample_weight=problem.sample_weight,
-            order=epoch_order,
+            order=order,
             coef=problem.coef,
             intercept=problem.intercept,
             coef_state=problem.coef_state,
             intercept_state=problem.intercept_state,
             avg_coef=problem.avg_coef,
             avg_intercept=problem.avg_intercept,
-            optim=optim,
-            schedule=schedule,
-            task=task,
+            optim=self.optim,
+            schedule=self.schedule,
+            task=self.task,
         )
         if status != Status.OK:
-            raise _divergence(epoch + 1, t + failed_at, schedule, n_updates,
-                              failed_at)
-        t, problem.step = t_end, step
-        problem.n_iter += 1
+            raise _divergence(number, self.t + failed_at, self.schedule, status,
+                              failed_at, n_updates)
+        self.t, problem.step = t_end, step
+        problem.n_iter = number
+        n_rows = max(self.order.shape[0], 1)
         objective = sumloss / n_rows + penalty(settings, problem.coef)
         problem.losses.append(objective)
         score = None
@@ -175,19 +187,38 @@ def train(problem, rows, order, settings, max_epochs, t):
             problem.scores.append(score)
         if settings.verbose:
             _report(problem, n_updates, sumloss / n_rows, objective, score,
-                    start)
-        if stop.no_improvement(objective, score):
-            if settings.adaptive and schedule["eta0"] > 1e-6:
-                schedule["eta0"] /= 5
-                stop.count = 0
+                    self.start)
+        if self.stopping.no_improvement(objective, score):
+            if settings.adaptive and self.schedule["eta0"] > 1e-6:
+                self.schedule["eta0"] /= 5
+                self.stopping.count = 0
             else:
+                self.running = False
                 if settings.verbose:
-                    print(
-                        f"Convergence after {epoch + 1} epochs took "
-                        f"{time.perf_counter() - start:.2f} seconds"
-                    )
-                break
-    return t
+                    print(f"Convergence after {number} epochs took "
+                          f"{time.perf_counter() - self.start:.2f} seconds")
+
+
+def train(trainers, max_epochs, parallel=None, callbacks=None):
+    """Run the trainers' epochs in lockstep until each stops, ``max_epochs``
+    are done, or a callback asks to stop.  One-vs-rest problems run their
+    epoch in parallel threads (the kernel releases the GIL); every problem
+    keeps its own row order and stopping rule, so the lockstep changes no
+    result, and callbacks see the whole model after every epoch."""
+    for _ in range(max_epochs):
+        active = [trainer for trainer in trainers if trainer.running]
+        if not active:
+            break
+        if callbacks is not None:
+            callbacks.begin_epoch()
+        if parallel is None or len(active) == 1:
+            for trainer in active:
+                trainer.epoch()
+        else:
+            parallel(delayed(trainer.epoch)() for trainer in active)
+        if callbacks is not None and callbacks.end_epoch():
+            break
+    return max(trainer.t for trainer in trainers)
 
 
 class _Stopping:
@@ -226,19 +257,22 @@ def _report(problem, n_updates, avg_loss, objective, score, start):
     print(f"Total training time: {time.perf_counter() - start:.2f} seconds.")
 
 
-def _divergence(epoch, update, schedule, n_updates, failed_at):
+def _divergence(epoch, update, schedule, status, failed_at, n_updates):
     eta = py_eta(schedule, float(update))
-    where = (
-        "the weights became non-finite at the end of the epoch"
-        if failed_at >= n_updates and n_updates > 0
-        else "the loss became non-finite"
-    )
+    if status == Status.EXPLODED:
+        what = ("the loss exploded (to over 1e30 times the loss of an all-zero "
+                "model)")
+    elif failed_at >= n_updates > 0:
+        what = "the weights became non-finite"
+    else:
+        what = "the loss became non-finite"
     message = (
-        f"Floating-point under-/overflow occurred at epoch #{epoch}: {where} "
-        f"(update t={update:.0f}, learning rate {eta:.4g}). The learning rate "
-        "is too large for this data. Lower eta0, scale the input data with "
-        "StandardScaler or MinMaxScaler, or use an adaptive optimizer such as "
-        "optimizer='adam'. The estimator was left as it was before this call."
+        f"Floating-point under-/overflow occurred at epoch #{epoch}: training "
+        f"diverged, {what} at update t={update:.0f} (learning rate {eta:.4g}). "
+        "The learning rate is too large for this data: lower eta0 (try "
+        "sgdlearn.lr_find), scale the input data with StandardScaler or "
+        "MinMaxScaler, or use an adaptive optimizer such as optimizer='adam'. "
+        "The estimator was left as it was before this call."
     )
     return DivergenceError(message, epoch=epoch, update=int(update),
                            learning_rate=eta)

@@ -1,7 +1,11 @@
 """GDRegressor: linear regression trained by compiled gradient descent."""
 
+import warnings
+
 import numpy as np
 from sklearn.base import RegressorMixin
+from sklearn.callback import CallbackSupportMixin, with_callbacks
+from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -22,7 +26,7 @@ from sgdlearn._params import REGRESSION_LOSSES
 from sgdlearn._sklearn_compat import StrOptions, _fit_context
 
 
-class GDRegressor(RegressorMixin, BaseGD):
+class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
     __doc__ = f"""Linear regression trained by compiled gradient descent.
 
     A drop-in replacement for :class:`sklearn.linear_model.SGDRegressor`:
@@ -122,35 +126,69 @@ class GDRegressor(RegressorMixin, BaseGD):
 
     # ------------------------------------------------------------------
     def _n_rows(self):
-        return 1
+        return self._n_outputs
 
     def _one_vs_rest(self, n_rows):
         return False
 
     def _coef_shape(self, n_rows, n_features):
-        return (n_features,)
+        return (n_features,) if self._single_output else (n_rows, n_features)
+
+    def _set_outputs(self, y):
+        """Record the target shape: 1-D y gives coef_ of shape (n_features,)
+        as scikit-learn's SGDRegressor, 2-D y one row per output."""
+        self._single_output = y.ndim == 1
+        self._n_outputs = 1 if y.ndim == 1 else y.shape[1]
+
+    def _check_outputs(self, y):
+        """y with the number of outputs of the fitted model (a column
+        vector is accepted for a 1-D model, with scikit-learn's warning)."""
+        if self._single_output and y.ndim == 2 and y.shape[1] == 1:
+            warnings.warn(
+                "A column-vector y was passed when a 1d array was expected. "
+                "Please change the shape of y to (n_samples,), for example using "
+                "ravel().",
+                DataConversionWarning,
+                stacklevel=4,
+            )
+            y = y.ravel()
+        n_outputs = 1 if y.ndim == 1 else y.shape[1]
+        if n_outputs != self._n_outputs or (y.ndim == 1) != self._single_output:
+            raise ValueError(
+                f"y has shape {y.shape}, but the model was fitted on "
+                f"{'1-D y' if self._single_output else f'{self._n_outputs} outputs'}"
+                ": every call must give the same number of outputs."
+            )
+        return y
 
     def _train(self, X, y, sample_weight, state, *, fresh, max_epochs,
                validation_mask=None):
-        y = np.ascontiguousarray(y, dtype=X.dtype)
-        y_val = None if validation_mask is None else y[validation_mask]
+        targets = np.ascontiguousarray(y, dtype=X.dtype)
+        y_val = None if validation_mask is None else targets[validation_mask]
         rngs = self._rngs(1, reset=fresh)
+        callbacks = self._epoch_callbacks(fresh, max_epochs, X, y, sample_weight,
+                                          state)
         t, n_iter, problems = self._run(
             X,
-            [(slice(0, 1), y, 1, y_val, None)],
+            [(slice(0, self._n_outputs), targets.reshape(-1), self._n_outputs,
+              y_val, None)],
             sample_weight,
             state,
             rngs,
             max_epochs=max_epochs,
             validation_mask=validation_mask,
             validation_kind="regression",
+            callbacks=callbacks,
         )
         self._row_rngs = rngs
         self._commit(state, X.dtype, t, n_iter, problems, fresh)
+        if callbacks is not None:
+            callbacks.finish()
         return self
 
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
+    @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
         """Fit the model for up to ``max_iter`` epochs.
 
@@ -184,7 +222,11 @@ class GDRegressor(RegressorMixin, BaseGD):
             order="C",
             accept_large_sparse=True,
             y_numeric=True,
+            multi_output=True,
         )
+        if self.warm_start and hasattr(self, "coef_"):
+            y = self._check_outputs(y)
+        self._set_outputs(y)
         sample_weight = self._sample_weights(sample_weight, X,
                                              allow_all_zero=self.early_stopping)
         mask = validation_split(
@@ -195,12 +237,13 @@ class GDRegressor(RegressorMixin, BaseGD):
                                     intercept_init)
         self.t_ = 1.0
         self._train(X, y, sample_weight, state, fresh=True,
-                           max_epochs=self.max_iter, validation_mask=mask)
+                    max_epochs=self.max_iter, validation_mask=mask)
         self._warn_if_not_converged()
         return self
 
     @partial_fit_context
     @transactional
+    @with_callbacks
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch on the given samples.
 
@@ -237,9 +280,13 @@ class GDRegressor(RegressorMixin, BaseGD):
                 order="C",
                 accept_large_sparse=True,
                 y_numeric=True,
+                multi_output=True,
             )
+            self._set_outputs(y)
         else:
-            X, y = self._validated_chunk(X, y, numeric=True, y_numeric=True)
+            X, y = self._validated_chunk(X, y, numeric=True, y_numeric=True,
+                                         multi_output=True)
+            y = self._check_outputs(y)
         sample_weight = self._sample_weights(sample_weight, X)
         if first_call:
             state = self._initial_state(X.shape[1], X.dtype, None, None)
@@ -273,7 +320,13 @@ class GDRegressor(RegressorMixin, BaseGD):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)
         scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
-        return (scores + self.intercept_).ravel()
+        scores = scores + self.intercept_
+        return scores.ravel() if self._single_output else scores
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def predict(self, X):
         """Predict with the linear model.

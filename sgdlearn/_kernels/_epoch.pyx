@@ -5,7 +5,7 @@
 # the state arrays) and calls ``fit_epoch`` by keyword; this module only
 # loops, without the GIL.
 from cython cimport floating
-from libc.math cimport isfinite
+from libc.math cimport INFINITY, isfinite, log
 from libc.string cimport memset
 
 import numpy as np
@@ -27,7 +27,9 @@ cdef Py_ssize_t PREFETCH_BYTES = 4096
 
 cpdef enum Status:
     OK = 0
-    DIVERGED = 1
+    DIVERGED = 1            # a non-finite loss or weights
+    EXPLODED = 2            # the loss grew past Watch.limit
+
 
 
 cdef struct Task:
@@ -45,6 +47,9 @@ cdef struct Task:
     double intercept_decay
     double l1               # alpha * l1_ratio
     double average          # average updates t >= average; 0 disables
+    double explode          # a window's mean loss past this many times the
+    #                         all-zero model's (at least 1) is divergence;
+    #                         0 disables the check (not the non-finite one)
     double t                # schedule step of the next update (sklearn t_)
     Optim opt
     Schedule sched
@@ -62,11 +67,20 @@ cdef struct Scratch:
     int* mark               # (d,) last batch that marked each coordinate
 
 
+cdef struct Watch:
+    double limit            # mean loss of a window that counts as exploded
+    Py_ssize_t window       # updates per window
+    Py_ssize_t count
+    double loss_sum
+    double weight_sum
+
+
 cdef struct Outcome:
     double sumloss
     Py_ssize_t n_updates
     int status
     Py_ssize_t failed_at
+    Watch watch
 
 
 cdef inline floating* at(void* base, Py_ssize_t offset,
@@ -200,13 +214,52 @@ cdef void pa_rescale(Task* tk, Scratch* sc, const floating* x, int nnz,
     sc.c[0] *= step / tk.sched.eta0
 
 
+cdef inline bint exploded(Outcome* out, double loss_sum,
+                          double weight_sum) noexcept nogil:
+    """Account one update's weighted loss; at the end of each window,
+    whether the window's mean loss is past the limit."""
+    cdef Watch* w = &out.watch
+    cdef double mean
+    w.loss_sum += loss_sum
+    w.weight_sum += weight_sum
+    w.count += 1
+    if w.count < w.window:
+        return False
+    mean = w.loss_sum / w.weight_sum if w.weight_sum > 0 else 0.0
+    w.count = 0
+    w.loss_sum = w.weight_sum = 0.0
+    return mean > w.limit
+
+
+cdef double zero_model_loss(const Task* tk, int K,
+                            const floating* like) noexcept nogil:
+    """Mean weighted loss of the all-zero model over the first rows of the
+    order: the scale against which an exploding loss is judged."""
+    cdef Py_ssize_t s, i, n = min(tk.n_order, 1024)
+    cdef int k
+    cdef double total = 0.0, weights = 0.0, sw, dloss, row
+    cdef const floating* y
+    if tk.loss == MULTINOMIAL:
+        return log(<double> K)
+    for s in range(n):
+        i = tk.order[s]
+        sw = 1.0 if tk.sw == NULL else tk.sw[i]
+        y = (<const floating*> tk.y) + i * tk.y_stride
+        row = 0.0
+        for k in range(K):
+            row += loss_grad(tk.loss, 0.0, y[k], tk.loss_param, &dloss)
+        total += sw * row
+        weights += sw
+    return total / weights if weights > 0 else 0.0
+
+
 cdef void run_per_sample(Task* tk, Model* m, Lazy* lz, Scratch* sc,
                          Outcome* out, const floating* like) noexcept nogil:
     cdef Py_ssize_t s, i
     cdef int nnz, k
     cdef const floating* x
     cdef const int* xi
-    cdef double loss
+    cdef double loss, sw
     cdef bint is_pa = tk.sched.kind == PA1 or tk.sched.kind == PA2
     for s in range(tk.n_order):
         i = tk.order[s]
@@ -232,6 +285,11 @@ cdef void run_per_sample(Task* tk, Model* m, Lazy* lz, Scratch* sc,
             sc.gb[k] = sc.c[k]
         update(tk, m, lz, sc, x, 0, xi, nnz, s + 1)
         out.n_updates += 1
+        sw = 1.0 if tk.sw == NULL else tk.sw[i]
+        if exploded(out, loss * sw, sw):
+            out.status = EXPLODED
+            out.failed_at = s
+            return
 
 
 cdef Py_ssize_t mark_batch(Task* tk, Scratch* sc, Py_ssize_t start,
@@ -266,11 +324,12 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
     cdef floating* Gc = <floating*> sc.Gc
     cdef floating* Gk
     cdef floating ck
-    cdef double loss
+    cdef double loss, sw, batch_loss, batch_weight
     cdef bint sparse = tk.rows.indptr != NULL
     start = 0
     while start < tk.n_order:
         stop = min(start + tk.batch_size, tk.n_order)
+        batch_loss = batch_weight = 0.0
         if sparse:
             n_touched = mark_batch(tk, sc, start, stop, <int> (s + 1), x)
             catch_up(m, lz, &tk.opt, sc.touched, n_touched, s, x)
@@ -290,7 +349,10 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
                 out.status = DIVERGED
                 out.failed_at = s
                 return
-            out.sumloss += loss * (1.0 if tk.sw == NULL else tk.sw[i])
+            sw = 1.0 if tk.sw == NULL else tk.sw[i]
+            out.sumloss += loss * sw
+            batch_loss += loss * sw
+            batch_weight += sw
             for k in range(m.K):
                 sc.gb[k] += sc.c[k]
                 ck = sc.c[k]
@@ -316,6 +378,10 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
         else:
             update(tk, m, lz, sc, G, d, NULL, d, s)
         out.n_updates += 1
+        if exploded(out, batch_loss, batch_weight):
+            out.status = EXPLODED
+            out.failed_at = s - 1
+            return
         start = stop
 
 
@@ -461,6 +527,7 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     tk.intercept_decay = task["intercept_decay"]
     tk.l1 = task["l1"]
     tk.average = task["average"] if averaging else 0.0
+    tk.explode = task["explode"]
     tk.t = task["t"]
     tk.opt = optim
     tk.opt.beta1_pow = optim.beta1 ** optim.step
@@ -509,6 +576,11 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     n_updates = tk.n_order
     if tk.batch_size > 1:
         n_updates = (tk.n_order + tk.batch_size - 1) // tk.batch_size
+    out.watch.window = max(1, min(256, n_updates // 4))
+    out.watch.limit = INFINITY
+    if tk.explode > 0:
+        out.watch.limit = tk.explode * max(1.0, zero_model_loss(&tk, <int> K,
+                                                                &coef[0, 0]))
     keep = None
     if sparse and tk.opt.kind in (MOMENTUM, NESTEROV, RMSPROP):
         last = np.zeros(d, dtype=np.intc)
