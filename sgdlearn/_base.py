@@ -21,7 +21,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sgdlearn._callbacks import EpochCallbacks, wants_callbacks
 from sgdlearn._data import check_weights, kernel_rows, quick_array, quick_targets
-from sgdlearn._engine import Problem, Settings, Trainer, Validation, train
+from sgdlearn._engine import (
+    DivergenceWarning,
+    Problem,
+    Settings,
+    Trainer,
+    Validation,
+    train,
+)
 from sgdlearn._params import OPTIMIZERS, SCHEDULES, state_names
 from sgdlearn._sklearn_compat import Interval, StrOptions, _fit_context
 
@@ -33,24 +40,33 @@ MAX_INT = np.iinfo(np.int32).max
 # unscaled data, where scikit-learn's SGD ends with 1e11 weights and a loss
 # 1e27 times the zero model's, and the checks require fit to succeed.
 EXPLODE_FACTOR = 1e30
+# A final loss this many times the all-zero model's warns: scikit-learn's SGD
+# returns such models silently (e.g. eta0=10 on load_diabetes).
+WARN_FACTOR = 1e10
 
 
 def transactional(method):
     """Restore the estimator's attributes if ``method`` raises.
 
     Training never writes into an array the estimator already holds (it
-    works on copies), so restoring the attribute bindings restores the
-    state bit for bit, whatever was raised (KeyboardInterrupt included).
+    works on copies), so restoring the attribute bindings (and the state of
+    the row-order generators) restores the estimator bit for bit, whatever
+    was raised (KeyboardInterrupt included).
     """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         saved = dict(self.__dict__)
+        # The row-order generators advance in place: keep their states too.
+        generators = saved.get("_row_rngs") or []
+        states = [generator.bit_generator.state for generator in generators]
         try:
             return method(self, *args, **kwargs)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
+            for generator, state in zip(generators, states, strict=True):
+                generator.bit_generator.state = state
             raise
 
     return wrapper
@@ -515,6 +531,17 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                 t = train(trainers, max_epochs, parallel, callbacks)
         for index, problem in enumerate(problems):
             state["steps"][index] = problem.step
+        ratio = max(trainer.loss_ratio for trainer in trainers)
+        if ratio > WARN_FACTOR:
+            warnings.warn(
+                f"Training diverged: the final loss is {ratio:.3g} times that of "
+                f"an all-zero model (learning rate {self.eta0:g}). The weights "
+                "are finite only because gradients are clipped. Lower eta0 (try "
+                "sgdlearn.lr_find), scale the input data with StandardScaler, "
+                "or use an adaptive optimizer such as optimizer='adam'.",
+                DivergenceWarning,
+                stacklevel=4,
+            )
         return t, max(p.n_iter for p in problems), problems
 
     @property

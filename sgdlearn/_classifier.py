@@ -361,8 +361,8 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         self._warn_if_not_converged()
         return self
 
-    @partial_fit_context
     @transactional
+    @partial_fit_context
     @with_callbacks
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """Train for one epoch on the given samples.
@@ -485,9 +485,9 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
 
         For log loss, the binary probabilities are the logistic function of
         the decision function, multinomial ones its softmax, and one-vs-rest
-        probabilities are normalized (Zadrozny and Elkan, 2002).  For modified Huber they are
-        ``(clip(decision_function(X), -1, 1) + 1) / 2``, normalized, as in
-        scikit-learn.
+        probabilities are normalized (Zadrozny and Elkan, 2002).  For
+        modified Huber they are ``(clip(decision_function(X), -1, 1) + 1) /
+        2``, normalized, as in scikit-learn.
 
         Parameters
         ----------

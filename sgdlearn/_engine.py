@@ -12,9 +12,19 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from joblib import delayed
+from sklearn.exceptions import ConvergenceWarning
 
 from sgdlearn._kernels._epoch import Status, fit_epoch
 from sgdlearn._kernels._schedule import py_eta
+
+
+class DivergenceWarning(ConvergenceWarning):
+    """Training ended with a loss far above that of an all-zero model.
+
+    The weights are finite (gradients are clipped), but the model is
+    useless: the learning rate is too large for the data, as with a
+    :class:`DivergenceError`, only not yet catastrophically.
+    """
 
 
 class DivergenceError(ValueError):
@@ -143,6 +153,7 @@ class Trainer:
         self.task = dict(settings.task)
         self.stopping = _Stopping(settings)
         self.running = True
+        self.loss_ratio = 0.0  # final loss / all-zero model's, last epoch
         self.start = time.perf_counter()
 
     def epoch(self):
@@ -154,7 +165,8 @@ class Trainer:
         order = problem.rng.permutation(self.order) if settings.shuffle else self.order
         self.optim["step"] = problem.step
         self.task["t"] = self.t
-        sumloss, n_updates, status, failed_at, t_end, step = fit_epoch(
+        (sumloss, n_updates, status, failed_at, t_end, step, reference,
+         final) = fit_epoch(
             X_data=rows.data,
             X_indices=rows.indices,
             X_indptr=rows.indptr,
@@ -178,6 +190,8 @@ class Trainer:
                               failed_at, n_updates)
         self.t, problem.step = t_end, step
         problem.n_iter = number
+        # Diverged yet finite (gradients are clipped): worth a warning.
+        self.loss_ratio = final / max(reference, 1.0)
         n_rows = max(self.order.shape[0], 1)
         objective = sumloss / n_rows + penalty(settings, problem.coef)
         problem.losses.append(objective)

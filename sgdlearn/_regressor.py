@@ -241,8 +241,8 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
         self._warn_if_not_converged()
         return self
 
-    @partial_fit_context
     @transactional
+    @partial_fit_context
     @with_callbacks
     def partial_fit(self, X, y, sample_weight=None):
         """Train for one epoch on the given samples.

@@ -1,6 +1,9 @@
 """Shared fixtures: small real datasets, dense and CSR, float32 and float64."""
 
+import importlib.util
 import pickle
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -62,6 +65,8 @@ def assert_same_state(estimator, before):
     after = estimator.__dict__
     assert set(after) == set(before), set(after) ^ set(before)
     for name, value in before.items():
+        if name == "_skl_callbacks":
+            continue  # the user's callback objects, not the model's state
         _assert_identical(after[name], value, name)
 
 
@@ -82,3 +87,16 @@ def _assert_identical(a, b, name):
         assert a.bit_generator.state == b.bit_generator.state, name
     else:
         assert a == b or (a != a and b != b), name
+
+
+def load_reference():
+    """tests/_reference.py, the NumPy transcription of docs/algorithm.rst
+    (loaded by path: the tests are not a package)."""
+    name = "sgdlearn_test_reference"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("_reference.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]

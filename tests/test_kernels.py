@@ -2,9 +2,6 @@
 (``tests/_reference.py``): losses, schedules, and whole trajectories of
 every optimizer x batch mode x dtype x layout x penalty x averaging."""
 
-import importlib.util
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,21 +12,16 @@ from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._data import kernel_rows
 from sgdlearn._kernels import _loss, _schedule
 
+from .conftest import load_reference
+
 LossKind, py_loss_grad, py_softmax_grad = (
     _loss.LossKind, _loss.py_loss_grad, _loss.py_softmax_grad)
 ScheduleKind, py_eta = _schedule.ScheduleKind, _schedule.py_eta
 
 
-def _load_reference():
-    path = Path(__file__).with_name("_reference.py")
-    spec = importlib.util.spec_from_file_location("sgdlearn_test_reference", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
-ref = _load_reference()
+ref = load_reference()
 
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12),
        np.float32: dict(rtol=1e-4, atol=1e-6)}

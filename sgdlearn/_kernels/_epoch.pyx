@@ -231,23 +231,30 @@ cdef inline bint exploded(Outcome* out, double loss_sum,
     return mean > w.limit
 
 
-cdef double zero_model_loss(const Task* tk, int K,
-                            const floating* like) noexcept nogil:
-    """Mean weighted loss of the all-zero model over the first rows of the
-    order: the scale against which an exploding loss is judged."""
+cdef double reference_loss(const Task* tk, const Model* m, Scratch* sc,
+                           bint zero_model, const floating* like) noexcept nogil:
+    """Mean weighted loss over the first (at most 1024) rows of the order,
+    of the all-zero model or of the current weights: the scale against which
+    an exploding loss is judged, and the loss the epoch ended at."""
     cdef Py_ssize_t s, i, n = min(tk.n_order, 1024)
-    cdef int k
+    cdef int k, nnz
     cdef double total = 0.0, weights = 0.0, sw, dloss, row
     cdef const floating* y
-    if tk.loss == MULTINOMIAL:
-        return log(<double> K)
+    cdef const floating* x
+    cdef const int* xi
+    if zero_model and tk.loss == MULTINOMIAL:
+        return log(<double> m.K)
     for s in range(n):
         i = tk.order[s]
         sw = 1.0 if tk.sw == NULL else tk.sw[i]
-        y = (<const floating*> tk.y) + i * tk.y_stride
-        row = 0.0
-        for k in range(K):
-            row += loss_grad(tk.loss, 0.0, y[k], tk.loss_param, &dloss)
+        if zero_model:
+            y = (<const floating*> tk.y) + i * tk.y_stride
+            row = 0.0
+            for k in range(m.K):
+                row += loss_grad(tk.loss, 0.0, y[k], tk.loss_param, &dloss)
+        else:
+            nnz = get_row(&tk.rows, i, &x, &xi)
+            row = row_loss(tk, m, x, xi, nnz, i, sc)
         total += sw * row
         weights += sw
     return total / weights if weights > 0 else 0.0
@@ -484,9 +491,10 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     An empty ``sample_weight``, ``coef_state`` or ``avg_coef`` means unit
     weights, a stateless optimizer, no averaging.  ``task`` holds the other
     scalars of ``Task``.  Returns ``(sumloss, n_updates, status, failed_at,
-    t, step)``: the summed weighted loss, the updates made, a ``Status``,
-    the update at which training diverged, and the schedule and optimizer
-    counters to carry over.
+    t, step, reference, final)``: the summed weighted loss, the updates made,
+    a ``Status``, the update at which training diverged, the schedule and
+    optimizer counters to carry over, and the mean loss of the all-zero model
+    and of the final weights over the first (at most 1024) rows of the order.
     """
     cdef Task tk
     cdef Model m
@@ -495,6 +503,7 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     cdef Outcome out
     cdef Py_ssize_t K = coef.shape[0], d = n_features, n_updates
     cdef Py_ssize_t n_rows, row_bytes
+    cdef double reference, final = 0.0
     cdef bint sparse = X_indptr.shape[0] > 0
     cdef bint averaging = avg_coef.shape[0] > 0
     cdef double[::1] p, c, gscale, gb
@@ -577,10 +586,10 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     if tk.batch_size > 1:
         n_updates = (tk.n_order + tk.batch_size - 1) // tk.batch_size
     out.watch.window = max(1, min(256, n_updates // 4))
+    reference = reference_loss(&tk, &m, &sc, True, &coef[0, 0])
     out.watch.limit = INFINITY
     if tk.explode > 0:
-        out.watch.limit = tk.explode * max(1.0, zero_model_loss(&tk, <int> K,
-                                                                &coef[0, 0]))
+        out.watch.limit = tk.explode * max(1.0, reference)
     keep = None
     if sparse and tk.opt.kind in (MOMENTUM, NESTEROV, RMSPROP):
         last = np.zeros(d, dtype=np.intc)
@@ -603,5 +612,11 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
                     and all_finite(&intercept[0], K)):
                 out.status = DIVERGED
                 out.failed_at = out.n_updates
+            else:
+                # The last updates' effect is not in any loss seen so far.
+                final = reference_loss(&tk, &m, &sc, False, &coef[0, 0])
+                if not isfinite(final) or final > out.watch.limit:
+                    out.status = EXPLODED
+                    out.failed_at = out.n_updates
     return (out.sumloss, out.n_updates, out.status, out.failed_at, tk.t,
-            tk.opt.step)
+            tk.opt.step, reference, final)
