@@ -1,17 +1,18 @@
 """sgdlearn: scikit-learn linear models trained by compiled gradient descent."""
 
+from sgdlearn._base import InconsistentVersionWarning
 from sgdlearn._classifier import GDClassifier
 from sgdlearn._engine import DivergenceError, DivergenceWarning
 from sgdlearn._lr_finder import LRFinderResult, lr_find
 from sgdlearn._regressor import GDRegressor
-
-__version__ = "0.1.0"
+from sgdlearn._version import __version__
 
 __all__ = [
     "DivergenceError",
     "DivergenceWarning",
     "GDClassifier",
     "GDRegressor",
+    "InconsistentVersionWarning",
     "LRFinderResult",
     "__version__",
     "lr_find",

@@ -31,6 +31,7 @@ from sgdlearn._engine import (
 )
 from sgdlearn._params import OPTIMIZERS, SCHEDULES, state_names
 from sgdlearn._sklearn_compat import Interval, StrOptions, _fit_context
+from sgdlearn._version import __version__
 
 MAX_INT = np.iinfo(np.int32).max
 # Training diverged when the mean loss over a window of updates exceeds this
@@ -70,6 +71,14 @@ def transactional(method):
             raise
 
     return wrapper
+
+
+class InconsistentVersionWarning(UserWarning):
+    """A model is unpickled by another sgdlearn version than saved it.
+
+    Its fitted state (weights, optimizer state, counters) may not mean the
+    same to this version: predictions or continued training can be wrong.
+    """
 
 
 def _epoch_means(per_problem):
@@ -478,8 +487,9 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
              validation_mask=None, validation_kind=None, callbacks=None):
         """Train every problem of ``targets`` on X for up to ``max_epochs``.
 
-        ``targets`` is a list of (row slice, y array, y stride, y_val): one
-        entry per problem, each owning rows ``row slice`` of the state.
+        ``targets`` is a list of (row slice, y, y stride, positive class or
+        -1, validation targets): one entry per problem, each owning rows
+        ``row slice`` of the state.
         Returns (t, n_iter, problems).
         """
         rows = kernel_rows(X)
@@ -499,7 +509,7 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             validation = None
         settings = self._settings(rows, order.shape[0], validation)
         problems = []
-        for index, (rows_slice, y, y_stride, y_val, weight) in enumerate(targets):
+        for index, (rows_slice, y, y_stride, positive, y_val) in enumerate(targets):
             problems.append(
                 Problem(
                     coef=state["coef"][rows_slice],
@@ -516,7 +526,8 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                     rng=rngs[index],
                     y=y,
                     y_stride=y_stride,
-                    sample_weight=weights if weight is None else weight,
+                    positive=positive,
+                    sample_weight=weights,
                     y_val=y_val,
                 )
             )
@@ -564,6 +575,25 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                 value.flags.writeable = False
                 state[key] = value
         return state
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state["_sgdlearn_version"] = __version__
+        return state
+
+    def __setstate__(self, state):
+        version = state.pop("_sgdlearn_version", "unknown (before 0.1.0)")
+        if version != __version__:
+            warnings.warn(
+                f"This {type(self).__name__} was pickled by sgdlearn {version} "
+                f"and is unpickled by sgdlearn {__version__}: its fitted state "
+                "may not mean the same to this version, and predictions or "
+                "continued training can be wrong. Refit it with this version, "
+                f"or load it with sgdlearn {version}.",
+                InconsistentVersionWarning,
+                stacklevel=2,
+            )
+        super().__setstate__(state)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

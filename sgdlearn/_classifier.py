@@ -258,26 +258,26 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             return class_weights
         return sample_weight * class_weights
 
-    def _targets(self, y_index, dtype, validation_mask):
+    def _targets(self, labels, validation_mask):
         """One problem per binary split (one for two classes), or one
-        multinomial problem over every class."""
-        if self._multinomial():
-            y = y_index.astype(dtype)
-            y_val = None if validation_mask is None else y[validation_mask]
-            return [(slice(0, len(self.classes_)), y, 1, y_val, None)]
+        multinomial problem over every class.  All share ``labels``, the
+        class indices in the dtype of X: a binary problem's target is +1 for
+        its positive class and -1 otherwise."""
+        y_val = None if validation_mask is None else labels[validation_mask]
         n_classes = len(self.classes_)
+        if self._multinomial():
+            return [(slice(0, n_classes), labels, 1, -1, y_val)]
         positives = [1] if n_classes == 2 else range(n_classes)
-        targets = []
-        for row, positive in enumerate(positives):
-            y = np.where(y_index == positive, 1.0, -1.0).astype(dtype)
-            y_val = None if validation_mask is None else y[validation_mask]
-            targets.append((slice(row, row + 1), y, 1, y_val, None))
-        return targets
+        return [
+            (slice(row, row + 1), labels, 1, positive,
+             None if y_val is None else np.where(y_val == positive, 1, -1))
+            for row, positive in enumerate(positives)
+        ]
 
-    def _train(self, X, y, y_index, sample_weight, state, *, fresh, max_epochs,
+    def _train(self, X, y, labels, sample_weight, state, *, fresh, max_epochs,
                validation_mask=None):
         dtype = X.dtype
-        targets = self._targets(y_index, dtype, validation_mask)
+        targets = self._targets(labels, validation_mask)
         rngs = self._rngs(len(targets), reset=fresh)
         callbacks = self._epoch_callbacks(fresh, max_epochs, X, y, sample_weight,
                                           state)
@@ -337,7 +337,8 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             accept_large_sparse=True,
         )
         check_classification_targets(y)
-        classes, y_index = np.unique(y, return_inverse=True)
+        classes = np.unique(y)
+        y_index = np.searchsorted(classes, y)
         if len(classes) < 2:
             raise ValueError(
                 "The number of classes has to be greater than one; got "
@@ -356,7 +357,9 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         state = self._initial_state(X.shape[1], X.dtype, coef_init,
                                     intercept_init)
         self.t_ = 1.0
-        self._train(X, y, y_index, weights, state, fresh=True,
+        labels = y_index.astype(X.dtype)
+        del y_index  # one label array per row is enough during training
+        self._train(X, y, labels, weights, state, fresh=True,
                     max_epochs=self.max_iter, validation_mask=mask)
         self._warn_if_not_converged()
         return self
@@ -431,7 +434,7 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             self.t_ = 1.0
         else:
             state = self._continued_state(X.dtype)
-        return self._train(X, y, y_index, weights, state,
+        return self._train(X, y, y_index.astype(X.dtype), weights, state,
                            fresh=False,
                            max_epochs=1)
 

@@ -77,6 +77,7 @@ class Problem:
     rng: np.random.Generator  # draws the row order of every epoch
     y: np.ndarray  # targets, flattened, in the dtype of X
     y_stride: int  # targets per row
+    positive: int  # y holds class indices: the target is +1 for this one
     sample_weight: np.ndarray  # float64 (n,), or (0,) for unit weights
     y_val: np.ndarray = None  # targets of the validation rows
     n_iter: int = 0
@@ -165,6 +166,7 @@ class Trainer:
         order = problem.rng.permutation(self.order) if settings.shuffle else self.order
         self.optim["step"] = problem.step
         self.task["t"] = self.t
+        self.task["positive"] = float(problem.positive)
         (sumloss, n_updates, status, failed_at, t_end, step, reference,
          final) = fit_epoch(
             X_data=rows.data,

@@ -171,7 +171,7 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
         t, n_iter, problems = self._run(
             X,
             [(slice(0, self._n_outputs), targets.reshape(-1), self._n_outputs,
-              y_val, None)],
+              -1, y_val)],
             sample_weight,
             state,
             rngs,

@@ -36,6 +36,9 @@ cdef struct Task:
     Rows rows
     const void* y
     Py_ssize_t y_stride
+    double positive         # >= 0: y holds class indices and the target is
+    #                         +1 for this class, -1 otherwise (one-vs-rest
+    #                         problems share one label array)
     const double* sw        # per-sample weights (class x sample), or NULL
     const int* order        # rows to visit, in order
     Py_ssize_t n_order
@@ -96,6 +99,13 @@ cdef inline void prefetch_sample(const Task* tk, Py_ssize_t i,
         SGDL_PREFETCH(tk.sw + i)
 
 
+cdef inline double target(const Task* tk, const floating* y,
+                          int k) noexcept nogil:
+    if tk.positive < 0:
+        return y[k]
+    return 1.0 if y[0] == tk.positive else -1.0
+
+
 cdef double row_loss(const Task* tk, const Model* m, const floating* x,
                      const int* xi, int nnz, Py_ssize_t i,
                      Scratch* sc) noexcept nogil:
@@ -113,7 +123,8 @@ cdef double row_loss(const Task* tk, const Model* m, const floating* x,
         loss = softmax_grad(p, m.K, <int> y[0], c)
     else:
         for k in range(m.K):
-            loss += loss_grad(tk.loss, p[k], y[k], tk.loss_param, &c[k])
+            loss += loss_grad(tk.loss, p[k], target(tk, y, k), tk.loss_param,
+                              &c[k])
     for k in range(m.K):
         c[k] = min(MAX_DLOSS, max(-MAX_DLOSS, c[k])) * sw
     return loss
@@ -251,7 +262,8 @@ cdef double reference_loss(const Task* tk, const Model* m, Scratch* sc,
             y = (<const floating*> tk.y) + i * tk.y_stride
             row = 0.0
             for k in range(m.K):
-                row += loss_grad(tk.loss, 0.0, y[k], tk.loss_param, &dloss)
+                row += loss_grad(tk.loss, 0.0, target(tk, y, k), tk.loss_param,
+                                 &dloss)
         else:
             nnz = get_row(&tk.rows, i, &x, &xi)
             row = row_loss(tk, m, x, xi, nnz, i, sc)
@@ -522,6 +534,7 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     tk.rows.n_features = d
     tk.y = <const void*> &y[0] if y.shape[0] else NULL
     tk.y_stride = y_stride
+    tk.positive = task["positive"]
     tk.sw = &sample_weight[0] if sample_weight.shape[0] else NULL
     tk.order = &order[0] if order.shape[0] else NULL
     tk.n_order = order.shape[0]
