@@ -577,7 +577,9 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         return state
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: for classes outside sklearn, BaseEstimator.__getstate__
+        # returns the live __dict__.
+        state = dict(super().__getstate__())
         state["_sgdlearn_version"] = __version__
         return state
 
