@@ -14,7 +14,7 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose
 from sklearn.utils._param_validation import InvalidParameterError
 
-from sgdlearn import GDClassifier, GDRegressor
+from sgdlearn import GDClassifier, GDRegressor, lr_find
 
 from .conftest import assert_same_state, snapshot
 
@@ -147,6 +147,15 @@ CASES = [
     ("coef_init_shape", "unfitted", "fit", dict(coef_init=np.zeros((2, 5))), err(V, "Provided coef_init does not match dataset")),
     ("intercept_init_shape", "unfitted", "fit", dict(intercept_init=np.zeros(2)), err(V, "Provided intercept_init does not match dataset")),
     ("coef_init_reg_shape", "unfitted", "fit_reg", dict(coef_init=np.zeros(4)), err(V, "Provided coef_init does not match")),
+    # --- the learning-rate finder (never touches the estimator it is given)
+    ("finder_X_nan", "fitted", "lr_find", dict(X=_with(np.nan)), err(V, "Input X contains NaN")),
+    ("finder_X_1d", "unfitted", "lr_find", dict(X=X[:, 0]), err(V, "Expected 2D array")),
+    ("finder_y_length", "fitted", "lr_find", dict(y=Y_CLF[:-3]), err(V, "inconsistent numbers of samples")),
+    ("finder_y_nan_reg", "unfitted", "lr_find_reg", dict(y=_with(np.nan, 3, Y_REG)), err(V, "Input y contains NaN")),
+    ("finder_one_class", "unfitted", "lr_find", dict(y=np.zeros(60)), err(V, "got 1 class")),
+    ("finder_range", "fitted", "lr_find", dict(start_lr=1.0, end_lr=1e-3), err(V, "0 < start_lr < end_lr")),
+    ("finder_sw_negative", "unfitted", "lr_find", dict(sample_weight=-np.ones(60)), err(V, "Negative values")),
+    ("finder_sparse_ok", "fitted", "lr_find", dict(X=sp.csr_array(X)), ("finder", None, None)),
 ]
 
 PARAMETER_CASES = [
@@ -204,6 +213,8 @@ def _call(estimator, method, kwargs):
     args = dict(X=X, y=Y_REG if regression else Y_CLF)
     args.update(kwargs)
     Xa, ya = args.pop("X"), args.pop("y")
+    if method == "lr_find":
+        return lr_find(estimator, Xa, ya, num_it=20, random_state=0, **args)
     if method in ("predict", "decision_function", "predict_proba"):
         return getattr(estimator, method)(Xa)
     if method == "partial_fit" and not regression:
@@ -226,6 +237,10 @@ def test_bad_input(state, method, kwargs, expected):
     estimator, method = _make(state, method)
     before = snapshot(estimator)
     outcome, exc, match = expected
+    if outcome == "finder":  # accepted; the estimator is untouched
+        assert _call(estimator, method, kwargs).lrs.shape[0] > 0
+        assert_same_state(estimator, before)
+        return
     if outcome == "error":
         with pytest.raises(exc, match=match):
             _call(estimator, method, kwargs)
