@@ -179,27 +179,29 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             self._more_validate_params(for_partial_fit=True)
             self._validated_params = fingerprint
 
-    def _validated_chunk(self, X, y, numeric, **checks):
+    # What validate_data checks of y beyond the defaults (the regressor's
+    # targets are numbers, possibly several per row).
+    _target_checks = {}
+
+    def _validated(self, X, y, reset, dtype=(np.float64, np.float32)):
+        """X, y through scikit-learn's validation: C-ordered float64 or
+        float32 (kept), or CSR (any index width: narrowed later)."""
+        return validate_data(self, X, y, accept_sparse="csr", dtype=list(dtype),
+                             order="C", accept_large_sparse=True, reset=reset,
+                             **self._target_checks)
+
+    def _validated_chunk(self, X, y):
         """X, y of a partial_fit call on a fitted model: as given when they
         plainly are valid (C-ordered finite floats of the model's dtype),
         else through scikit-learn's validation and its error messages."""
         if not hasattr(self, "feature_names_in_"):
             X_ok = quick_array(X, self.n_features_in_, self.coef_.dtype)
             if X_ok is not None:
+                numeric = bool(self._target_checks)
                 y_ok = quick_targets(y, X_ok.shape[0], numeric)
                 if y_ok is not None:
                     return X_ok, y_ok
-        return validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=self.coef_.dtype,
-            order="C",
-            accept_large_sparse=True,
-            reset=False,
-            **checks,
-        )
+        return self._validated(X, y, reset=False, dtype=(self.coef_.dtype,))
 
     @staticmethod
     def _sample_weights(sample_weight, X, allow_all_zero=False):

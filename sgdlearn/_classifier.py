@@ -10,15 +10,19 @@ from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_is_fitted
 
 from sgdlearn._base import BaseGD, partial_fit_context, transactional
 from sgdlearn._docs import (
     ATTRIBUTES,
+    CLASSES,
+    FIT,
     LATER,
     NEW,
+    PARTIAL_FIT,
     REFERENCES,
     SHARED,
+    docstring,
     fill,
     indent,
     parameters,
@@ -299,43 +303,20 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         return self
 
     # ------------------------------------------------------------------
+    @docstring(FIT, y_shape="array-like of shape (n_samples,)",
+               y_what="Class labels.",
+               coef_init="ndarray of shape (n_classes, n_features) (or "
+                         "(n_features,) for two classes)",
+               intercept_init="ndarray of shape (n_classes,)",
+               weights_more=", multiplied by the class weights",
+               name="GDClassifier")
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
     @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Fit the model for up to ``max_iter`` epochs.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. float32 stays float32 (``coef_`` too); C-ordered
-            float arrays and CSR matrices are used without a copy.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        coef_init : ndarray of shape (n_classes, n_features), default=None
-            Initial weights ((n_features,) also accepted for two classes).
-        intercept_init : ndarray of shape (n_classes,), default=None
-            Initial intercepts.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples, multiplied by the class
-            weights.
-
-        Returns
-        -------
-        self : GDClassifier
-            The fitted estimator.
-        """
         self._more_validate_params()
         self._remember_valid_params()
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            accept_large_sparse=True,
-        )
+        X, y = self._validated(X, y, reset=True)
         check_classification_targets(y)
         classes = np.unique(y)
         y_index = np.searchsorted(classes, y)
@@ -364,50 +345,20 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         self._warn_if_not_converged()
         return self
 
+    @docstring(PARTIAL_FIT, y_shape="array-like of shape (n_samples,)",
+               y_what="Its class labels, all in ``classes``.", classes=CLASSES,
+               name="GDClassifier")
     @transactional
     @partial_fit_context
     @with_callbacks
     def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """Train for one epoch on the given samples.
-
-        The schedule, the optimizer state and the random row order continue
-        from the previous call, so successive calls over the chunks of a
-        dataset train like one ``fit`` over it.  If the call fails (bad
-        input, divergence, an interrupt), the estimator is left exactly as
-        it was before.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            A chunk of training data.
-        y : array-like of shape (n_samples,)
-            Its class labels, all in ``classes``.
-        classes : array-like of shape (n_classes,), default=None
-            Every class of the whole stream. Required on the first call;
-            later calls may omit it (or must pass the same classes).
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : GDClassifier
-            The updated estimator.
-        """
         first_call = not hasattr(self, "classes_")
         if first_call:
             self._more_validate_params(for_partial_fit=True)
             self._remember_valid_params()
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse="csr",
-                dtype=[np.float64, np.float32],
-                order="C",
-                accept_large_sparse=True,
-            )
+            X, y = self._validated(X, y, reset=True)
         else:
-            X, y = self._validated_chunk(X, y, numeric=False)
+            X, y = self._validated_chunk(X, y)
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to "
                              "partial_fit.")

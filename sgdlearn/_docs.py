@@ -233,3 +233,66 @@ NEW = [
     "beta_2", "eps", "rho", "centered", "decay_steps", "decay_rate",
     "eta_min", "warmup_steps", "intercept_decay",
 ]
+
+
+FIT = """Fit the model for up to ``max_iter`` epochs.
+
+If training fails (bad input, divergence, an interrupt), the estimator is
+left exactly as it was before the call.
+
+Parameters
+----------
+X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    Training data. float32 stays float32 (``coef_`` too); C-ordered float
+    arrays and CSR matrices are used without a copy.
+y : {y_shape}
+    {y_what}
+coef_init : {coef_init}, default=None
+    Initial weights.
+intercept_init : {intercept_init}, default=None
+    Initial intercepts.
+sample_weight : array-like of shape (n_samples,), default=None
+    Non-negative weights of the samples{weights_more}.
+
+Returns
+-------
+self : {name}
+    The fitted estimator.
+"""
+
+PARTIAL_FIT = """Train for one epoch on the given samples.
+
+The schedule, the optimizer state and the random row order continue from
+the previous call, so successive calls over the chunks of a dataset train
+like one ``fit`` over it.  If the call fails (bad input, divergence, an
+interrupt), the estimator is left exactly as it was before.
+
+Parameters
+----------
+X : {array-like, sparse matrix} of shape (n_samples, n_features)
+    A chunk of training data.
+y : {y_shape}
+    {y_what}{classes}
+sample_weight : array-like of shape (n_samples,), default=None
+    Non-negative weights of the samples.
+
+Returns
+-------
+self : {name}
+    The updated estimator.
+"""
+
+CLASSES = """
+classes : array-like of shape (n_classes,), default=None
+    Every class of the whole stream. Required on the first call; later
+    calls may omit it (or must pass the same classes)."""
+
+
+def docstring(template, **values):
+    """Decorator: the method's docstring is ``template`` filled in."""
+
+    def decorate(method):
+        method.__doc__ = fill(template, **values)
+        return method
+
+    return decorate

@@ -14,10 +14,13 @@ from sgdlearn._base import BaseGD, partial_fit_context, transactional
 from sgdlearn._classifier import validation_split
 from sgdlearn._docs import (
     ATTRIBUTES,
+    FIT,
     LATER,
     NEW,
+    PARTIAL_FIT,
     REFERENCES,
     SHARED,
+    docstring,
     fill,
     indent,
     parameters,
@@ -80,6 +83,7 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
     """
     _loss_functions = REGRESSION_LOSSES
     _pa_loss = "epsilon_insensitive"
+    _target_checks = {"y_numeric": True, "multi_output": True}
 
     _parameter_constraints: dict = {
         **BaseGD._parameter_constraints,
@@ -186,44 +190,20 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
             callbacks.finish()
         return self
 
+    @docstring(FIT, y_shape="array-like of shape (n_samples,) or "
+               "(n_samples, n_outputs)", y_what="Target values; 2-D for several "
+               "outputs (then ``coef_`` has one row per output).",
+               coef_init="ndarray of shape (n_features,) (or (n_outputs, "
+                         "n_features))",
+               intercept_init="ndarray of shape (1,) (or (n_outputs,))",
+               weights_more="", name="GDRegressor")
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
     @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
-        """Fit the model for up to ``max_iter`` epochs.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. float32 stays float32 (``coef_`` too); C-ordered
-            float arrays and CSR matrices are used without a copy.
-        y : array-like of shape (n_samples,)
-            Target values.
-        coef_init : ndarray of shape (n_features,), default=None
-            Initial weights.
-        intercept_init : ndarray of shape (1,), default=None
-            Initial intercept.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : GDRegressor
-            The fitted estimator.
-        """
         self._more_validate_params()
         self._remember_valid_params()
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            order="C",
-            accept_large_sparse=True,
-            y_numeric=True,
-            multi_output=True,
-        )
+        X, y = self._validated(X, y, reset=True)
         if self.warm_start and hasattr(self, "coef_"):
             y = self._check_outputs(y)
         self._set_outputs(y)
@@ -241,51 +221,22 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
         self._warn_if_not_converged()
         return self
 
+    @docstring(PARTIAL_FIT, y_shape="array-like of shape (n_samples,) or "
+               "(n_samples, n_outputs)", y_what="Its target values, with the "
+               "number of outputs of the first call.", classes="",
+               name="GDRegressor")
     @transactional
     @partial_fit_context
     @with_callbacks
     def partial_fit(self, X, y, sample_weight=None):
-        """Train for one epoch on the given samples.
-
-        The schedule, the optimizer state and the random row order continue
-        from the previous call, so successive calls over the chunks of a
-        dataset train like one ``fit`` over it.  If the call fails (bad
-        input, divergence, an interrupt), the estimator is left exactly as
-        it was before.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            A chunk of training data.
-        y : array-like of shape (n_samples,)
-            Its target values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : GDRegressor
-            The updated estimator.
-        """
         first_call = not hasattr(self, "coef_")
         if first_call:
             self._more_validate_params(for_partial_fit=True)
             self._remember_valid_params()
-            X, y = validate_data(
-                self,
-                X,
-                y,
-                accept_sparse="csr",
-                dtype=[np.float64, np.float32],
-                order="C",
-                accept_large_sparse=True,
-                y_numeric=True,
-                multi_output=True,
-            )
+            X, y = self._validated(X, y, reset=True)
             self._set_outputs(y)
         else:
-            X, y = self._validated_chunk(X, y, numeric=True, y_numeric=True,
-                                         multi_output=True)
+            X, y = self._validated_chunk(X, y)
             y = self._check_outputs(y)
         sample_weight = self._sample_weights(sample_weight, X)
         if first_call:
