@@ -8,6 +8,7 @@ exactly as it was.
 
 import functools
 import operator
+import sys
 import warnings
 from numbers import Integral, Real
 
@@ -41,9 +42,10 @@ MAX_INT = np.iinfo(np.int32).max
 # unscaled data, where scikit-learn's SGD ends with 1e11 weights and a loss
 # 1e27 times the zero model's, and the checks require fit to succeed.
 EXPLODE_FACTOR = 1e30
-# A final loss this many times the all-zero model's warns: scikit-learn's SGD
-# returns such models silently (e.g. eta0=10 on load_diabetes).
-WARN_FACTOR = 1e10
+# A final loss this many times the all-zero model's warns (predicting zero
+# would be a thousand times better): scikit-learn's SGD returns such models
+# silently (e.g. eta0=10 on load_diabetes).
+WARN_FACTOR = 1e3
 
 
 def transactional(method):
@@ -79,6 +81,16 @@ class InconsistentVersionWarning(UserWarning):
     Its fitted state (weights, optimizer state, counters) may not mean the
     same to this version: predictions or continued training can be wrong.
     """
+
+
+def _caller_stacklevel():
+    """The stacklevel that points a warning at the first frame outside
+    sgdlearn and scikit-learn's fit wrappers (they vary with the call)."""
+    frame, level = sys._getframe(1), 1
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(
+            ("sgdlearn.", "sklearn.base", "sklearn.callback", "functools")):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 def _epoch_means(per_problem):
@@ -449,9 +461,14 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         shape = self._coef_shape(*state["coef"].shape)
         dtype = X.dtype
 
-        def snapshot():
-            return {"coef_": state["coef"].reshape(shape).copy(),
-                    "intercept_": state["intercept"].astype(dtype)}
+        def snapshot(t):
+            """The model as fit would return it with the next update t:
+            the averaged weights once averaging has started."""
+            averaged = self.average and self.average <= t - 1
+            coef = state["avg_coef" if averaged else "coef"]
+            intercept = state["avg_intercept" if averaged else "intercept"]
+            return {"coef_": coef.reshape(shape).copy(),
+                    "intercept_": intercept.astype(dtype)}
 
         return EpochCallbacks(self, "fit" if fresh else "partial_fit", max_epochs,
                               X, y, sample_weight, snapshot)
@@ -553,7 +570,7 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                 "sgdlearn.lr_find), scale the input data with StandardScaler, "
                 "or use an adaptive optimizer such as optimizer='adam'.",
                 DivergenceWarning,
-                stacklevel=4,
+                stacklevel=_caller_stacklevel(),
             )
         return t, max(p.n_iter for p in problems), problems
 

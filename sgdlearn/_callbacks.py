@@ -23,24 +23,26 @@ class EpochCallbacks:
         self.X, self.y = X, y
         self.metadata = None if sample_weight is None else {
             "sample_weight": sample_weight}
-        self.snapshot = snapshot  # () -> the fitted attributes so far
+        self.snapshot = snapshot  # t -> the fitted attributes at update t
         self.root = estimator._init_callback_context(
             task_name=task_name, max_subtasks=max_epochs)
         self.root.call_on_fit_task_begin(estimator=estimator, X=X, y=y,
                                          metadata=self.metadata)
         self.epoch_ctx = None
 
-    def begin_epoch(self):
+    def begin_epoch(self, t):
+        """Before an epoch that starts at update ``t``."""
         self.epoch_ctx = self.root.subcontext(task_name="epoch")
         self.epoch_ctx.call_on_fit_task_begin(
             estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
-            reconstruction_attributes=self.snapshot)
+            reconstruction_attributes=lambda: self.snapshot(t))
 
-    def end_epoch(self):
-        """Returns True when a callback asks to stop."""
+    def end_epoch(self, t):
+        """After an epoch, the next update being ``t``.  Returns True when a
+        callback asks to stop."""
         return self.epoch_ctx.call_on_fit_task_end(
             estimator=self.estimator, X=self.X, y=self.y, metadata=self.metadata,
-            reconstruction_attributes=self.snapshot)
+            reconstruction_attributes=lambda: self.snapshot(t))
 
     def finish(self):
         self.root.call_on_fit_task_end(

@@ -155,6 +155,7 @@ class Trainer:
         self.stopping = _Stopping(settings)
         self.running = True
         self.loss_ratio = 0.0  # final loss / all-zero model's, last epoch
+        self.updates = 0  # made by this call, scikit-learn's verbose "T"
         self.start = time.perf_counter()
 
     def epoch(self):
@@ -191,6 +192,7 @@ class Trainer:
             raise _divergence(number, self.t + failed_at, self.schedule, status,
                               failed_at, n_updates)
         self.t, problem.step = t_end, step
+        self.updates += n_updates
         problem.n_iter = number
         # Diverged yet finite (gradients are clipped): worth a warning.
         self.loss_ratio = final / max(reference, 1.0)
@@ -202,7 +204,7 @@ class Trainer:
             score = settings.validation.score(problem)
             problem.scores.append(score)
         if settings.verbose:
-            _report(problem, n_updates, sumloss / n_rows, objective, score,
+            _report(problem, self.updates, sumloss / n_rows, objective, score,
                     self.start)
         if self.stopping.no_improvement(objective, score):
             if settings.adaptive and self.schedule["eta0"] > 1e-6:
@@ -216,25 +218,39 @@ class Trainer:
 
 
 def train(trainers, max_epochs, parallel=None, callbacks=None):
-    """Run the trainers' epochs in lockstep until each stops, ``max_epochs``
-    are done, or a callback asks to stop.  One-vs-rest problems run their
-    epoch in parallel threads (the kernel releases the GIL); every problem
-    keeps its own row order and stopping rule, so the lockstep changes no
-    result, and callbacks see the whole model after every epoch."""
+    """Run the trainers' epochs until each stops or ``max_epochs`` are done.
+
+    Several problems (one-vs-rest) train in parallel threads (the kernel
+    releases the GIL): each in one task for all its epochs, or, when
+    callbacks must see the whole model after every epoch (and may stop
+    training), all in lockstep, one task per problem and epoch.  Every
+    problem keeps its own row order and stopping rule, so neither changes a
+    result."""
+    if callbacks is None and parallel is not None and len(trainers) > 1:
+        parallel(delayed(_run_all)(trainer, max_epochs) for trainer in trainers)
+        return max(trainer.t for trainer in trainers)
     for _ in range(max_epochs):
         active = [trainer for trainer in trainers if trainer.running]
         if not active:
             break
         if callbacks is not None:
-            callbacks.begin_epoch()
+            callbacks.begin_epoch(max(trainer.t for trainer in trainers))
         if parallel is None or len(active) == 1:
             for trainer in active:
                 trainer.epoch()
         else:
             parallel(delayed(trainer.epoch)() for trainer in active)
-        if callbacks is not None and callbacks.end_epoch():
+        if callbacks is not None and callbacks.end_epoch(
+                max(trainer.t for trainer in trainers)):
             break
     return max(trainer.t for trainer in trainers)
+
+
+def _run_all(trainer, max_epochs):
+    for _ in range(max_epochs):
+        if not trainer.running:
+            break
+        trainer.epoch()
 
 
 class _Stopping:

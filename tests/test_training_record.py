@@ -66,10 +66,12 @@ def test_divergence_is_a_value_error(diabetes):
 
 def test_finite_divergence_warns(diabetes):
     """scikit-learn's SGD silently returns 1e13 weights for eta0=10 on
-    diabetes (clipped gradients keep them finite); sgdlearn warns."""
+    diabetes (clipped gradients keep them finite); sgdlearn warns, at the
+    caller's line."""
     X, y = diabetes
-    with pytest.warns(DivergenceWarning, match="Training diverged.*Lower eta0"):
+    with pytest.warns(DivergenceWarning, match="Training diverged.*Lower eta0") as w:
         GDRegressor(eta0=10, learning_rate="constant").fit(X * 10, y * 100)
+    assert w[0].filename == __file__
     with warnings.catch_warnings():
         warnings.simplefilter("error", DivergenceWarning)
         GDRegressor(random_state=0).fit(X, y)
@@ -149,6 +151,21 @@ def test_callbacks_fire_per_epoch(digits, multi_class):
     clf.partial_fit(X, y)
     assert recorder.names[-2:] == ["partial_fit", "epoch"]
     assert not hasattr(clf, "_callback_fit_ctx")
+
+
+def test_callbacks_see_the_averaged_model(breast_cancer):
+    X, y = breast_cancer
+    seen = []
+
+    class Keep(Recorder):
+        def on_fit_task_end(self, estimator, context, *, fitted_estimator=None):
+            if context.task_name == "epoch":
+                seen.append(fitted_estimator.coef_.copy())
+
+    clf = GDClassifier(average=True, max_iter=5, tol=None, random_state=0)
+    clf.set_callbacks(Keep()).fit(X, y)
+    assert_array_equal(seen[-1], clf.coef_)
+    assert not np.array_equal(seen[-1], clf._standard_coef)
 
 
 def test_callback_stops_training(breast_cancer):
