@@ -390,25 +390,6 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
                            max_epochs=1)
 
     # ------------------------------------------------------------------
-    def score(self, X, y, sample_weight=None):
-        """Mean accuracy on the given data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Test samples.
-        y : array-like of shape (n_samples,)
-            True labels.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            The mean accuracy of ``predict(X)``.
-        """
-        return super().score(X, y, sample_weight=sample_weight)
-
     def decision_function(self, X):
         """Signed distance of the samples to each class's hyperplane.
 

@@ -13,9 +13,9 @@ from sgdlearn._engine import DivergenceError
 
 @dataclass
 class LRFinderResult:
-    """What :func:`lr_find` measured.
+    """What :func:`lr_find` measured (each parameter is also an attribute).
 
-    Attributes
+    Parameters
     ----------
     lrs : ndarray
         The learning rate of every update of the sweep.

@@ -248,25 +248,6 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
                            fresh=False,
                            max_epochs=1)
 
-    def score(self, X, y, sample_weight=None):
-        """Coefficient of determination R^2 on the given data.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Test samples.
-        y : array-like of shape (n_samples,)
-            True values.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Sample weights.
-
-        Returns
-        -------
-        score : float
-            R^2 of ``predict(X)``, as :func:`sklearn.metrics.r2_score`.
-        """
-        return super().score(X, y, sample_weight=sample_weight)
-
     def _decision_function(self, X):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse="csr", reset=False)

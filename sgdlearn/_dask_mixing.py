@@ -1,0 +1,158 @@
+"""Parameter mixing: the weighted average of estimator copies' fitted state.
+
+Pure NumPy (no dask): :func:`mix` runs inside the cluster in
+:func:`sgdlearn.dask.fit_data_parallel`, and is tested without one.
+
+What is averaged, and why (``docs/guide/dask.rst`` explains it for users):
+
+* weights: ``coef_``/``intercept_`` and, with ``average``, the standard
+  iterate (``_standard_*``) and the averaged iterate (``_average_*``)
+  separately, each a weighted mean over the copies;
+* optimizer state, slot by slot: momentum buffers, Adam's first and second
+  moments, AdaGrad's sums, RMSProp's averages and AMSGrad's running maximum
+  are all weighted means.  Adam-type moments are stored biased towards zero
+  by ``1 - beta ** k`` after ``k`` steps, so copies with different step
+  counts are averaged in bias-corrected form and re-biased for the common
+  count ``k = max(k_i)``: the mixed state then yields exactly the weighted
+  mean of the copies' bias-corrected moments.  Means (not sums) keep each
+  copy's step size on its own scale: summing AdaGrad's accumulators would
+  shrink every copy's step by sqrt(n_copies) at each mix;
+* step counts (``_optimizer_steps``): the maximum, as just said: the
+  copies ran side by side, so the moments' age is a copy's count, not the
+  total;
+* ``t_`` (the schedule's clock): one plus the updates made by all copies,
+  which is what one machine would have made over the same data, so that a
+  ``partial_fit`` on the result continues with the learning rate of a
+  single-machine run; each copy keeps its own clock between mixes;
+* ``loss_curve_``: the weighted mean of the copies' curves, epoch by epoch,
+  an estimate of the objective over all the data.
+"""
+
+import copy
+
+import numpy as np
+
+# optimizer -> name of the beta that biases each state slot (None: no bias)
+_BIASED_SLOTS = {
+    "adam": ("beta_1", "beta_2"),
+    "adamw": ("beta_1", "beta_2"),
+    "amsgrad": ("beta_1", "beta_2", "beta_2"),
+}
+_WEIGHTS = ("_standard_coef", "_standard_intercept", "_average_coef",
+            "_average_intercept")
+_STATE = ("_coef_state", "_intercept_state", "_optimizer_steps")
+
+
+def mixing_weights(sizes):
+    """Normalized weights (summing to 1) from the copies' sample counts."""
+    sizes = np.asarray(sizes, dtype=np.float64)
+    total = sizes.sum()
+    if not total > 0:
+        raise ValueError("every shard has zero total sample weight")
+    return sizes / total
+
+
+def weighted_mean(arrays, weights):
+    """sum_i weights[i] * arrays[i], in float64, cast back to the dtype of
+    ``arrays[0]``; summed in order, so one array with weight 1 comes back
+    bit for bit."""
+    total = weights[0] * np.asarray(arrays[0], dtype=np.float64)
+    for weight, array in zip(weights[1:], arrays[1:], strict=True):
+        total += weight * np.asarray(array, dtype=np.float64)
+    return total.astype(np.asarray(arrays[0]).dtype)
+
+
+def _bias_factors(beta, steps, common):
+    """(1 - beta^common) / (1 - beta^k) per row: rescales a moment biased for
+    ``k`` steps to one biased for ``common`` steps; exactly 1 when equal."""
+    steps = np.asarray(steps, dtype=np.float64)
+    factors = np.ones_like(steps)
+    differ = (steps != common) & (steps > 0)
+    factors[differ] = (1 - beta ** common[differ]) / (1 - beta ** steps[differ])
+    factors[steps == 0] = 0.0  # a state that saw no step is all zeros
+    return factors
+
+
+def _mix_optimizer_state(models, weights):
+    """(coef_state, intercept_state, steps) of the mixture."""
+    first = models[0]
+    steps = np.max([m._optimizer_steps for m in models], axis=0)
+    betas = _BIASED_SLOTS.get(first.optimizer, ())
+    coef_state = np.zeros_like(first._coef_state)
+    intercept_state = np.zeros_like(first._intercept_state)
+    for slot in range(first._coef_state.shape[1]):
+        beta = getattr(first, betas[slot]) if slot < len(betas) else None
+        coefs, intercepts = [], []
+        for model in models:
+            factor = (np.ones_like(steps) if beta is None
+                      else _bias_factors(beta, model._optimizer_steps, steps))
+            coefs.append(model._coef_state[:, slot, :] * factor[:, None])
+            intercepts.append(model._intercept_state[:, slot] * factor)
+        coef_state[:, slot, :] = weighted_mean(coefs, weights)
+        intercept_state[:, slot] = weighted_mean(intercepts, weights)
+    return coef_state, intercept_state, steps
+
+
+def _padded(curves):
+    """Equal-length curves, each padded with its last value."""
+    length = max(len(curve) for curve in curves)
+    return [list(curve) + list(curve[-1:]) * (length - len(curve))
+            for curve in curves]
+
+
+def _publish(model):
+    """Set ``coef_``/``intercept_`` from the standard or averaged iterate,
+    by the rule of ``BaseGD._commit`` (the average once ``average <= t_ - 1``).
+    """
+    if getattr(model, "_average_coef", None) is None:
+        return
+    use_average = model.average and model.average <= model.t_ - 1
+    kind = "_average" if use_average else "_standard"
+    model.coef_ = getattr(model, kind + "_coef")
+    model.intercept_ = getattr(model, kind + "_intercept")
+
+
+def mix(models, weights):
+    """The weighted average of fitted copies of one estimator.
+
+    Parameters
+    ----------
+    models : list of GDClassifier or GDRegressor
+        Copies of one estimator, fitted by ``partial_fit`` on different
+        data; not modified.
+    weights : array-like of shape (n_models,)
+        Non-negative mixing weights summing to 1.
+
+    Returns
+    -------
+    mixed : GDClassifier or GDRegressor
+        A copy of ``models[0]`` holding the averaged state (see the module
+        docstring for what is averaged and how).
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    mixed = copy.deepcopy(models[0])
+    for name in ("coef_", "intercept_") + _WEIGHTS:
+        if getattr(mixed, name, None) is not None:
+            setattr(mixed, name, weighted_mean(
+                [getattr(m, name) for m in models], weights))
+    (mixed._coef_state, mixed._intercept_state,
+     mixed._optimizer_steps) = _mix_optimizer_state(models, weights)
+    mixed.t_ = 1.0 + sum(m.t_ - 1.0 for m in models)
+    curves = _padded([m.loss_curve_ for m in models])
+    mixed.loss_curve_ = [float(v) for v in weights @ np.asarray(curves)]
+    mixed.n_iter_ = len(mixed.loss_curve_)  # epochs run by the copies
+    mixed.best_loss_ = min(mixed.loss_curve_) if mixed.loss_curve_ else None
+    _publish(mixed)
+    return mixed
+
+
+def adopt(model, mixed):
+    """Continue ``model`` (a copy, modified in place) from the mixture's
+    weights and optimizer state, keeping its own clock ``t_``, row order
+    generators and training record.  ``partial_fit`` continues from the
+    standard iterate and republishes ``coef_`` by the model's own ``t_``."""
+    for name in ("coef_", "intercept_") + _WEIGHTS + _STATE:
+        value = getattr(mixed, name, None)
+        if value is not None:
+            setattr(model, name, np.array(value, copy=True))
+    return model
