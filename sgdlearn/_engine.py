@@ -134,7 +134,9 @@ def penalty(settings, coef):
     l1 = settings.l1_ratio
     value = 0.0
     if l1 < 1:
-        value += (1 - l1) * 0.5 * float(np.dot(coef.ravel(), coef.ravel()))
+        # einsum, not np.dot: BLAS would wake its threads for every epoch.
+        flat = coef.ravel()
+        value += (1 - l1) * 0.5 * float(np.einsum("i,i->", flat, flat))
     if l1 > 0:
         value += l1 * float(np.abs(coef).sum())
     return settings.alpha * value
@@ -147,6 +149,9 @@ class Trainer:
         self.problem = problem
         self.rows = rows
         self.order = order
+        # The epochs' row order: shuffled in place by the kernel, from a seed
+        # the problem's Generator draws every epoch.
+        self.epoch_order = order.copy()
         self.settings = settings
         self.t = t
         self.schedule = dict(settings.schedule)  # 'adaptive' lowers eta0
@@ -164,7 +169,12 @@ class Trainer:
         number = problem.n_iter + 1
         if settings.verbose:
             print(f"-- Epoch {number}")
-        order = problem.rng.permutation(self.order) if settings.shuffle else self.order
+        seed = None
+        if settings.shuffle:
+            # From the rows' own order every epoch: an epoch's order then
+            # depends only on its seed, so fit equals repeated partial_fit.
+            self.epoch_order[:] = self.order
+            seed = int(problem.rng.integers(2**63, dtype=np.int64))
         self.optim["step"] = problem.step
         self.task["t"] = self.t
         self.task["positive"] = float(problem.positive)
@@ -177,7 +187,8 @@ class Trainer:
             y=problem.y,
             y_stride=problem.y_stride,
             sample_weight=problem.sample_weight,
-            order=order,
+            order=self.epoch_order,
+            shuffle_seed=seed,
             coef=problem.coef,
             intercept=problem.intercept,
             coef_state=problem.coef_state,

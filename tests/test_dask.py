@@ -319,22 +319,29 @@ def _dataset(name):
     return _split(*loader(return_X_y=True), 0.3)
 
 
-@pytest.mark.parametrize("name, mixing, n_shards", [
-    ("synthetic", "iterative", 4),
-    ("synthetic", "one_shot", 4),
-    ("digits", "iterative", 2),
-    ("digits", "iterative", 4),
-    ("breast_cancer", "iterative", 4),
+@pytest.mark.parametrize("name, mixing, n_shards, epochs", [
+    ("synthetic", "iterative", 4, 30),
+    ("synthetic", "one_shot", 4, 30),
+    ("digits", "iterative", 2, 60),
+    ("digits", "iterative", 4, 60),
+    ("breast_cancer", "iterative", 4, 100),
 ])
-def test_accuracy_of_a_single_machine_fit(client, name, mixing, n_shards):
+def test_accuracy_of_a_single_machine_fit(client, name, mixing, n_shards, epochs):
+    """Within 0.5% of a single machine's test accuracy, on average over three
+    seeds: on 540 test digits (171 breast-cancer rows) one sample is 0.19%
+    (0.58%), and the seed alone moves a single fit by as much.  Each shard
+    makes 1/n_shards of the updates per epoch, hence enough epochs."""
     X_train, X_test, y_train, y_test = _dataset(name)
-    est = GDClassifier(loss="log_loss", alpha=1e-3, average=True, max_iter=30,
-                       tol=None, random_state=0)
-    single = clone(est).fit(X_train, y_train).score(X_test, y_test)
     Xd, yd = placed(client, X_train, y_train, chunk=-(-len(y_train) // 4))
-    fitted = sgd_dask.fit_data_parallel(est, Xd, yd, mixing=mixing,
-                                        n_shards=n_shards)
-    assert fitted.score(X_test, y_test) >= single - 0.005
+    gaps = []
+    for seed in range(3):
+        est = GDClassifier(loss="log_loss", alpha=1e-3, average=True,
+                           max_iter=epochs, tol=None, random_state=seed)
+        single = clone(est).fit(X_train, y_train).score(X_test, y_test)
+        fitted = sgd_dask.fit_data_parallel(est, Xd, yd, mixing=mixing,
+                                            n_shards=n_shards)
+        gaps.append(fitted.score(X_test, y_test) - single)
+    assert np.mean(gaps) >= -0.005, gaps
 
 
 def test_regressor_r2_of_a_single_machine_fit(client):

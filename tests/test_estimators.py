@@ -128,8 +128,9 @@ def test_fresh_permutation_every_epoch(monkeypatch, breast_cancer):
     original = sgdlearn._engine.fit_epoch
 
     def spy(**kwargs):
-        orders.append(kwargs["order"].copy())
-        return original(**kwargs)
+        result = original(**kwargs)
+        orders.append(kwargs["order"].copy())  # shuffled in place: as used
+        return result
 
     monkeypatch.setattr(sgdlearn._engine, "fit_epoch", spy)
     X, y = breast_cancer
@@ -142,6 +143,7 @@ def test_fresh_permutation_every_epoch(monkeypatch, breast_cancer):
     # scikit-learn's reuse of one seed makes epoch k visit first[P^k]; a
     # fresh draw does not compose like that.
     assert not np.array_equal(orders[1], first[first])
+    assert len({tuple(order) for order in orders}) == 6
 
 
 def test_shapes_and_attributes(digits, breast_cancer, diabetes):

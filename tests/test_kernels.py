@@ -6,7 +6,7 @@ every optimizer x batch mode x dtype x layout x penalty x averaging."""
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from numpy.testing import assert_allclose
+from numpy.testing import assert_allclose, assert_array_equal
 
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._data import kernel_rows
@@ -657,20 +657,68 @@ def test_fit_equals_partial_fits(optimizer, batch_size, layout):
         assert not np.allclose(in_order.coef_, fitted.coef_, rtol=1e-6)
 
 
+def _splitmix64_shuffle(order, seed):
+    """Python transcription of the kernel's shuffle (_shuffle.pxd):
+    Fisher-Yates driven by splitmix64, bounded draws by Lemire's method."""
+    mask = (1 << 64) - 1
+    state = seed
+    order = list(order)
+
+    def next64():
+        nonlocal state
+        state = (state + 0x9E3779B97F4A7C15) & mask
+        z = state
+        z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+        z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+        return z ^ (z >> 31)
+
+    for i in range(len(order) - 1, 0, -1):
+        bound = i + 1
+        m = (next64() >> 32) * bound
+        if (m & 0xFFFFFFFF) < bound:
+            threshold = (-bound) % (1 << 32) % bound
+            while (m & 0xFFFFFFFF) < threshold:
+                m = (next64() >> 32) * bound
+        j = m >> 32
+        order[i], order[j] = order[j], order[i]
+    return np.array(order)
+
+
+def test_kernel_shuffle_matches_its_transcription_and_is_uniform():
+    from sgdlearn._kernels._epoch import py_shuffle
+
+    for seed in (0, 1, 2**63 - 1, 12345678901234):
+        order = np.arange(50, dtype=np.intc)
+        py_shuffle(order, seed)
+        assert_array_equal(order, _splitmix64_shuffle(range(50), seed))
+    counts = {}
+    for seed in range(6000):
+        order = np.arange(3, dtype=np.intc)
+        py_shuffle(order, seed)
+        counts[tuple(order)] = counts.get(tuple(order), 0) + 1
+    assert len(counts) == 6  # every permutation of 3, about equally often
+    assert max(counts.values()) - min(counts.values()) < 200
+
+
 def test_shuffle_draws_a_fresh_order_every_epoch():
     """Epoch k does not reuse epoch 1's permutation (scikit-learn does).
-    Replays the orders with the seeding of ``BaseGD._rngs``: one Generator
-    per problem, seeded from ``random_state``, one permutation per epoch."""
+    Replays the orders with the seeding of ``BaseGD._rngs`` and the engine:
+    one Generator per problem, seeded from ``random_state``; every epoch it
+    draws a 64-bit seed with which the kernel shuffles the previous order."""
     params = _params("sgd", batch_size=1, random_state=3)
     est = GDRegressor(shuffle=True, **params)
     coefs = []
     for _ in range(3):
         est.partial_fit(X_DENSE, Y_REG, sample_weight=SW)
         coefs.append(est.coef_.copy())
-    # replay: same seed -> same generator -> the orders of those epochs
     seed = np.random.RandomState(3).randint(np.iinfo(np.int32).max, size=1)[0]
     rng = np.random.default_rng(seed)
-    orders = [rng.permutation(len(Y_REG)) for _ in range(3)]
+    orders, order = [], np.arange(len(Y_REG))
+    for _ in range(3):
+        # each partial_fit call starts from the rows in their order
+        order = _splitmix64_shuffle(np.arange(len(Y_REG)),
+                                    int(rng.integers(2**63, dtype=np.int64)))
+        orders.append(order)
     assert len({tuple(o) for o in orders}) == 3
     del params["random_state"]
     model = ref.Model(X_DENSE.shape[1], **params)

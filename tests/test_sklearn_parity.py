@@ -116,24 +116,31 @@ def test_regressor_scores_like_sklearn_on_real_data(diabetes, loss):
 
 
 def test_objective_comparable_to_sklearn(breast_cancer):
-    # Same hyper-parameters, shuffled: the regularized training objectives
-    # end within a few percent of each other.
+    """Same data and regularization, 30 shuffled epochs, mean over three
+    seeds: the drop-in default matches scikit-learn's regularized objective,
+    and the optimizers it lacks, with averaged iterates or an annealed rate
+    (a constant rate ends in its noise ball), do at least as well."""
     X, y = breast_cancer
 
     def objective(model):
-        z = y * 2 - 1
-        margin = z * model.decision_function(X)
+        margin = (2 * y - 1) * model.decision_function(X)
         return np.mean(np.logaddexp(0, -margin)) + 0.5 * 1e-3 * np.sum(
             model.coef_ ** 2)
 
-    a = SGDClassifier(loss="log_loss", alpha=1e-3, max_iter=30, tol=None,
-                      random_state=0).fit(X, y)
-    for optimizer, learning_rate in [("sgd", "optimal"), ("adam", "constant"),
-                                     ("nesterov", "constant")]:
-        b = GDClassifier(loss="log_loss", alpha=1e-3, max_iter=30, tol=None,
-                         random_state=0, optimizer=optimizer,
-                         learning_rate=learning_rate, eta0=0.01).fit(X, y)
-        assert objective(b) < 1.05 * objective(a), optimizer
+    def mean_objective(make):
+        return np.mean([objective(make(seed).fit(X, y)) for seed in range(3)])
+
+    common = dict(loss="log_loss", alpha=1e-3, max_iter=30, tol=None)
+    theirs = mean_objective(lambda seed: SGDClassifier(random_state=seed, **common))
+    for extra in [dict(), dict(optimizer="adam", learning_rate="constant",
+                               eta0=0.01, average=True),
+                  dict(optimizer="nesterov", learning_rate="constant",
+                       eta0=0.01, average=True),
+                  dict(optimizer="adam", learning_rate="cosine", eta0=0.01,
+                       decay_steps=30 * len(y))]:
+        ours = mean_objective(lambda seed, e=extra: GDClassifier(
+            random_state=seed, **common, **e))
+        assert ours < 1.02 * theirs, extra
 
 
 @pytest.mark.parametrize("learning_rate", ["pa1", "pa2"])

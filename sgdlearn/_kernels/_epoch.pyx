@@ -18,6 +18,8 @@ from sgdlearn._kernels._rows cimport (
     Rows, SGDL_PREFETCH, get_row, prefetch_row, dot, sq_norm)
 from sgdlearn._kernels._lazy cimport (
     Model, Lazy, catch_up, clip_l1, fold_scale)
+from sgdlearn._kernels._shuffle cimport shuffle
+from libc.stdint cimport uint64_t
 
 cdef double MAX_DLOSS = 1e12
 # Bytes of upcoming rows to keep in flight: enough to hide DRAM latency on
@@ -489,15 +491,24 @@ cdef check_shapes(const floating[::1] X_data, const int[::1] X_indices,
         raise ValueError("averaged weights do not match coef")
 
 
+def py_shuffle(int[::1] order, uint64_t seed):
+    """Test hook: the in-place shuffle fit_epoch applies."""
+    if order.shape[0] > 1:
+        shuffle(&order[0], order.shape[0], seed)
+
+
 def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
               const int[::1] X_indptr, Py_ssize_t n_features,
               const floating[::1] y, Py_ssize_t y_stride,
-              const double[::1] sample_weight, const int[::1] order,
+              const double[::1] sample_weight, int[::1] order,
               floating[:, ::1] coef, double[::1] intercept,
               floating[:, :, ::1] coef_state, double[:, ::1] intercept_state,
               floating[:, ::1] avg_coef, double[::1] avg_intercept,
-              Optim optim, Schedule schedule, dict task):
+              Optim optim, Schedule schedule, dict task, object shuffle_seed=None):
     """Run one epoch over the rows ``order`` and update the state in place.
+
+    With a ``shuffle_seed`` (a 64-bit integer), ``order`` is first shuffled
+    in place (Fisher-Yates), so it holds the order the epoch used.
 
     Dense X is passed flattened, with empty ``X_indices`` and ``X_indptr``.
     An empty ``sample_weight``, ``coef_state`` or ``avg_coef`` means unit
@@ -524,6 +535,11 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     check_shapes(X_data, X_indices, X_indptr, n_features, y, y_stride,
                  sample_weight, order, coef, intercept, coef_state,
                  intercept_state, avg_coef, avg_intercept)
+    cdef uint64_t seed = 0
+    if shuffle_seed is not None and order.shape[0] > 1:
+        seed = <uint64_t> shuffle_seed
+        with nogil:
+            shuffle(&order[0], order.shape[0], seed)
     memset(&lz, 0, sizeof(Lazy))
     memset(&out, 0, sizeof(Outcome))
     dtype = np.float32 if floating is float else np.float64
