@@ -14,8 +14,8 @@ import numpy as np
 from joblib import delayed
 from sklearn.exceptions import ConvergenceWarning
 
-from sgdlearn._kernels._epoch import Status, fit_epoch
 from sgdlearn._kernels._schedule import py_eta
+from sgdlearn._kernels._select import kernel
 
 
 class DivergenceWarning(ConvergenceWarning):
@@ -179,7 +179,7 @@ class Trainer:
         self.task["t"] = self.t
         self.task["positive"] = float(problem.positive)
         (sumloss, n_updates, status, failed_at, t_end, step, reference,
-         final) = fit_epoch(
+         final) = kernel.fit_epoch(
             X_data=rows.data,
             X_indices=rows.indices,
             X_indptr=rows.indptr,
@@ -199,7 +199,7 @@ class Trainer:
             schedule=self.schedule,
             task=self.task,
         )
-        if status != Status.OK:
+        if status != kernel.Status.OK:
             raise _divergence(number, self.t + failed_at, self.schedule, status,
                               failed_at, n_updates)
         self.t, problem.step = t_end, step
@@ -302,7 +302,7 @@ def _report(problem, n_updates, avg_loss, objective, score, start):
 
 def _divergence(epoch, update, schedule, status, failed_at, n_updates):
     eta = py_eta(schedule, float(update))
-    if status == Status.EXPLODED:
+    if status == kernel.Status.EXPLODED:
         what = ("the loss exploded (to over 1e30 times the loss of an all-zero "
                 "model)")
     elif failed_at >= n_updates > 0:

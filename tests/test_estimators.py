@@ -2,6 +2,7 @@
 
 import pickle
 import warnings
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -125,14 +126,15 @@ def test_fit_equals_repeated_partial_fit(wine):
 
 def test_fresh_permutation_every_epoch(monkeypatch, breast_cancer):
     orders = []
-    original = sgdlearn._engine.fit_epoch
+    kernel = sgdlearn._engine.kernel
 
     def spy(**kwargs):
-        result = original(**kwargs)
+        result = kernel.fit_epoch(**kwargs)
         orders.append(kwargs["order"].copy())  # shuffled in place: as used
         return result
 
-    monkeypatch.setattr(sgdlearn._engine, "fit_epoch", spy)
+    monkeypatch.setattr(sgdlearn._engine, "kernel",
+                        SimpleNamespace(fit_epoch=spy, Status=kernel.Status))
     X, y = breast_cancer
     GDClassifier(max_iter=6, tol=None, random_state=0).fit(X, y)
     assert len(orders) == 6

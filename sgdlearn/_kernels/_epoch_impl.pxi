@@ -1,0 +1,654 @@
+# The compiled training loops: one epoch per call, per-sample or mini-batch,
+# dense or CSR rows, float32 or float64 (fused), every optimizer.
+#
+# Included by two modules built from it: _epoch (any x86-64 or aarch64) and
+# _epoch_avx2 (AVX2 + FMA), chosen at import by _select.py.
+#
+# Python validates and prepares everything (dtypes, the shuffled row order,
+# the state arrays) and calls ``fit_epoch`` by keyword; this module only
+# loops, without the GIL.
+from cython cimport floating
+from libc.math cimport INFINITY, isfinite, log
+from libc.string cimport memset
+
+import numpy as np
+
+from sgdlearn._kernels._loss cimport loss_grad, softmax_grad, MULTINOMIAL
+from sgdlearn._kernels._schedule cimport Schedule, eta_at, PA1, PA2
+from sgdlearn._kernels._optim cimport (
+    Optim, begin_update, apply_update, SGD, MOMENTUM, NESTEROV, RMSPROP)
+from sgdlearn._kernels._rows cimport (
+    Rows, SGDL_PREFETCH, get_row, prefetch_row, dot, sq_norm)
+from sgdlearn._kernels._lazy cimport (
+    Model, Lazy, catch_up, clip_l1, fold_scale)
+from sgdlearn._kernels._shuffle cimport shuffle
+from libc.stdint cimport uint64_t
+
+cdef double MAX_DLOSS = 1e12
+# Bytes of upcoming rows to keep in flight: enough to hide DRAM latency on
+# shuffled rows (measured on 100-feature rows: 1 row ahead 14.4 ms/epoch,
+# 4 KiB ahead 10.7 ms), small enough not to evict the weights from L1/L2.
+cdef Py_ssize_t PREFETCH_BYTES = 4096
+
+cpdef enum Status:
+    OK = 0
+    DIVERGED = 1            # a non-finite loss or weights
+    EXPLODED = 2            # the loss grew past Watch.limit
+
+
+
+cdef struct Task:
+    Rows rows
+    const void* y
+    Py_ssize_t y_stride
+    double positive         # >= 0: y holds class indices and the target is
+    #                         +1 for this class, -1 otherwise (one-vs-rest
+    #                         problems share one label array)
+    const double* sw        # per-sample weights (class x sample), or NULL
+    const int* order        # rows to visit, in order
+    Py_ssize_t n_order
+    Py_ssize_t ahead        # rows to prefetch ahead
+    Py_ssize_t batch_size
+    int loss
+    double loss_param
+    bint fit_intercept
+    double intercept_decay
+    double l1               # alpha * l1_ratio
+    double average          # average updates t >= average; 0 disables
+    double explode          # a window's mean loss past this many times the
+    #                         all-zero model's (at least 1) is divergence;
+    #                         0 disables the check (not the non-finite one)
+    double t                # schedule step of the next update (sklearn t_)
+    Optim opt
+    Schedule sched
+
+
+cdef struct Scratch:
+    double* p               # (K,) scores of the current row
+    double* c               # (K,) weighted loss gradients of the current row
+    double* gscale          # (K,) gradient scale per output
+    double* gb              # (K,) intercept gradients
+    void* G                 # gradient accumulator (K, d) of a mini-batch
+    void* Gc                # (K, n_touched) compacted sparse batch gradient
+    void* old               # (K, n) weights before the update (averaging)
+    int* touched            # coordinates present in a sparse mini-batch
+    int* mark               # (d,) last batch that marked each coordinate
+
+
+cdef struct Watch:
+    double limit            # mean loss of a window that counts as exploded
+    Py_ssize_t window       # updates per window
+    Py_ssize_t count
+    double loss_sum
+    double weight_sum
+
+
+cdef struct Outcome:
+    double sumloss
+    Py_ssize_t n_updates
+    int status
+    Py_ssize_t failed_at
+    Watch watch
+
+
+cdef inline floating* at(void* base, Py_ssize_t offset,
+                         const floating* like) noexcept nogil:
+    return (<floating*> base) + offset if base != NULL else NULL
+
+
+cdef inline void prefetch_sample(const Task* tk, Py_ssize_t i,
+                                 const floating* like) noexcept nogil:
+    prefetch_row(&tk.rows, i, like)
+    SGDL_PREFETCH((<const floating*> tk.y) + i * tk.y_stride)
+    if tk.sw != NULL:
+        SGDL_PREFETCH(tk.sw + i)
+
+
+cdef inline double target(const Task* tk, const floating* y,
+                          int k) noexcept nogil:
+    if tk.positive < 0:
+        return y[k]
+    return 1.0 if y[0] == tk.positive else -1.0
+
+
+cdef double row_loss(const Task* tk, const Model* m, const floating* x,
+                     const int* xi, int nnz, Py_ssize_t i,
+                     Scratch* sc) noexcept nogil:
+    """Scores of row i, weighted and clipped loss gradients in sc.c, and the
+    unweighted loss."""
+    cdef int k
+    cdef const floating* W = <const floating*> m.W
+    cdef const floating* y = (<const floating*> tk.y) + i * tk.y_stride
+    cdef double loss = 0.0, sw = 1.0 if tk.sw == NULL else tk.sw[i]
+    cdef double* p = sc.p
+    cdef double* c = sc.c
+    for k in range(m.K):
+        p[k] = dot(W + k * m.d, x, xi, nnz) * m.wscale + m.b[k]
+    if tk.loss == MULTINOMIAL:
+        loss = softmax_grad(p, m.K, <int> y[0], c)
+    else:
+        for k in range(m.K):
+            loss += loss_grad(tk.loss, p[k], target(tk, y, k), tk.loss_param,
+                              &c[k])
+    for k in range(m.K):
+        c[k] = min(MAX_DLOSS, max(-MAX_DLOSS, c[k])) * sw
+    return loss
+
+
+cdef void average_update(Task* tk, Model* m, const int* idx, Py_ssize_t n,
+                         const floating* old, double n_avg) noexcept nogil:
+    """Bottou's lazy averaging: only the coordinates that changed are
+    touched; the average is (AW + avg_a * v) / avg_b."""
+    cdef int k
+    cdef Py_ssize_t jj, j, d = m.d
+    cdef floating* W = <floating*> m.W
+    cdef floating* AW = <floating*> m.AW
+    cdef double mu = 1.0 / n_avg
+    if n_avg == 1:
+        # A fresh average starts at the current weights.
+        memset(AW, 0, m.K * d * sizeof(floating))
+        for k in range(m.K):
+            m.Ab[k] = 0.0
+        m.avg_a = 0.0
+        m.avg_b = 1.0
+    else:
+        for k in range(m.K):
+            for jj in range(n):
+                j = jj if idx == NULL else idx[jj]
+                AW[k * d + j] -= m.avg_a * (W[k * d + j] - old[k * n + jj])
+        m.avg_b /= 1.0 - mu
+    m.avg_a += mu * m.avg_b * m.wscale
+    for k in range(m.K):
+        m.Ab[k] += (m.b[k] - m.Ab[k]) * mu
+
+
+cdef inline double tiny_scale(const floating* like) noexcept nogil:
+    """Below this wscale, fold it into the weights before precision goes."""
+    if floating is float:
+        return 1e-6
+    else:
+        return 1e-9
+
+
+cdef void update(Task* tk, Model* m, Lazy* lz, Scratch* sc, const floating* G,
+                 Py_ssize_t g_stride, const int* idx, Py_ssize_t n,
+                 Py_ssize_t s) noexcept nogil:
+    """Update number s of the epoch on coordinates idx[:n] (all when NULL):
+    row k's loss gradient is sc.gscale[k] * G[k * g_stride + jj]."""
+    cdef int k
+    cdef Py_ssize_t jj, j, d = m.d, slot = m.slot, sr
+    cdef double eta = eta_at(&tk.sched, tk.t), one = 1.0, n_avg = 0.0
+    cdef floating* W = <floating*> m.W
+    cdef floating* old = <floating*> sc.old
+    begin_update(&tk.opt, eta)
+    if tk.opt.decay > 0:
+        # Never a negative scale when eta * alpha is large: zero instead.
+        m.wscale *= max(0.0, 1.0 - tk.opt.decay * eta)
+        if m.wscale < tiny_scale(W):
+            fold_scale(m, W)
+    if tk.average > 0 and tk.t >= tk.average:
+        n_avg = tk.t - tk.average + 1
+        for k in range(m.K):
+            for jj in range(n):
+                j = jj if idx == NULL else idx[jj]
+                old[k * n + jj] = W[k * d + j]
+    for k in range(m.K):
+        if tk.opt.kind == SGD and sc.gscale[k] == 0:
+            continue
+        sr = k * m.srow
+        apply_update(&tk.opt, tk.opt.l2, 1.0 / m.wscale, W + k * d,
+                     at(m.S, sr, W), at(m.S, sr + slot, W),
+                     at(m.S, sr + 2 * slot, W), G + k * g_stride,
+                     sc.gscale[k], idx, n)
+    if tk.fit_intercept:
+        for k in range(m.K):
+            apply_update(&tk.opt, 0.0, tk.intercept_decay, &m.b[k],
+                         at(m.Sb, k * m.srow_b, &one),
+                         at(m.Sb, k * m.srow_b + 1, &one),
+                         at(m.Sb, k * m.srow_b + 2, &one),
+                         &one, sc.gb[k], NULL, 1)
+    if tk.l1 > 0:
+        m.u += tk.l1 * eta
+        clip_l1(m, idx, n, False, W)
+    if n_avg >= 1:
+        average_update(tk, m, idx, n, old, n_avg)
+    if lz.last != NULL:
+        for jj in range(n):
+            lz.last[idx[jj]] = <int> s
+    tk.t += 1
+
+
+cdef void pa_rescale(Task* tk, Scratch* sc, const floating* x, int nnz,
+                     double loss) noexcept nogil:
+    """Passive-aggressive step (Crammer et al. 2006): the rate comes from the
+    loss, expressed as a rescaled gradient under the constant rate eta0."""
+    cdef double xnorm = sq_norm(x, nnz), step
+    if tk.sched.kind == PA1:
+        step = min(tk.sched.eta0, loss / xnorm)
+    else:
+        step = loss / (xnorm + 0.5 / tk.sched.eta0)
+    sc.c[0] *= step / tk.sched.eta0
+
+
+cdef inline bint exploded(Outcome* out, double loss_sum,
+                          double weight_sum) noexcept nogil:
+    """Account one update's weighted loss; at the end of each window,
+    whether the window's mean loss is past the limit."""
+    cdef Watch* w = &out.watch
+    cdef double mean
+    w.loss_sum += loss_sum
+    w.weight_sum += weight_sum
+    w.count += 1
+    if w.count < w.window:
+        return False
+    mean = w.loss_sum / w.weight_sum if w.weight_sum > 0 else 0.0
+    w.count = 0
+    w.loss_sum = w.weight_sum = 0.0
+    return mean > w.limit
+
+
+cdef double reference_loss(const Task* tk, const Model* m, Scratch* sc,
+                           bint zero_model, const floating* like) noexcept nogil:
+    """Mean weighted loss over the first (at most 1024) rows of the order,
+    of the all-zero model or of the current weights: the scale against which
+    an exploding loss is judged, and the loss the epoch ended at."""
+    cdef Py_ssize_t s, i, n = min(tk.n_order, 1024)
+    cdef int k, nnz
+    cdef double total = 0.0, weights = 0.0, sw, dloss, row
+    cdef const floating* y
+    cdef const floating* x
+    cdef const int* xi
+    if zero_model and tk.loss == MULTINOMIAL:
+        return log(<double> m.K)
+    for s in range(n):
+        i = tk.order[s]
+        sw = 1.0 if tk.sw == NULL else tk.sw[i]
+        if zero_model:
+            y = (<const floating*> tk.y) + i * tk.y_stride
+            row = 0.0
+            for k in range(m.K):
+                row += loss_grad(tk.loss, 0.0, target(tk, y, k), tk.loss_param,
+                                 &dloss)
+        else:
+            nnz = get_row(&tk.rows, i, &x, &xi)
+            row = row_loss(tk, m, x, xi, nnz, i, sc)
+        total += sw * row
+        weights += sw
+    return total / weights if weights > 0 else 0.0
+
+
+cdef void run_per_sample(Task* tk, Model* m, Lazy* lz, Scratch* sc,
+                         Outcome* out, const floating* like) noexcept nogil:
+    cdef Py_ssize_t s, i
+    cdef int nnz, k
+    cdef const floating* x
+    cdef const int* xi
+    cdef double loss, sw
+    cdef bint is_pa = tk.sched.kind == PA1 or tk.sched.kind == PA2
+    for s in range(tk.n_order):
+        i = tk.order[s]
+        nnz = get_row(&tk.rows, i, &x, &xi)
+        if s + tk.ahead < tk.n_order:
+            prefetch_sample(tk, tk.order[s + tk.ahead], x)
+        if xi != NULL:
+            catch_up(m, lz, &tk.opt, xi, nnz, s, x)
+            if tk.l1 > 0:
+                clip_l1(m, xi, nnz, True, x)
+        loss = row_loss(tk, m, x, xi, nnz, i, sc)
+        if not (isfinite(loss) and isfinite(sc.p[0])):
+            out.status = DIVERGED
+            out.failed_at = s
+            return
+        out.sumloss += loss * (1.0 if tk.sw == NULL else tk.sw[i])
+        if is_pa:
+            if tk.sched.kind == PA1 and sq_norm(x, nnz) == 0:
+                continue
+            pa_rescale(tk, sc, x, nnz, loss)
+        for k in range(m.K):
+            sc.gscale[k] = sc.c[k]
+            sc.gb[k] = sc.c[k]
+        update(tk, m, lz, sc, x, 0, xi, nnz, s + 1)
+        out.n_updates += 1
+        sw = 1.0 if tk.sw == NULL else tk.sw[i]
+        if exploded(out, loss * sw, sw):
+            out.status = EXPLODED
+            out.failed_at = s
+            return
+
+
+cdef Py_ssize_t mark_batch(Task* tk, Scratch* sc, Py_ssize_t start,
+                           Py_ssize_t stop, int stamp,
+                           const floating* like) noexcept nogil:
+    """Collect the coordinates present in rows order[start:stop]."""
+    cdef Py_ssize_t r, jj, n_touched = 0
+    cdef int nnz, j
+    cdef const floating* x
+    cdef const int* xi
+    for r in range(start, stop):
+        nnz = get_row(&tk.rows, tk.order[r], &x, &xi)
+        for jj in range(nnz):
+            j = xi[jj]
+            if sc.mark[j] != stamp:
+                sc.mark[j] = stamp
+                sc.touched[n_touched] = j
+                n_touched += 1
+    return n_touched
+
+
+cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
+                      Outcome* out, const floating* like) noexcept nogil:
+    """Mini-batch (or full-batch) updates: the loss gradient of a batch is
+    the mean of its rows' weighted gradients; penalties apply once."""
+    cdef Py_ssize_t start, stop, r, i, jj, n_touched = 0, s = 0
+    cdef Py_ssize_t d = m.d
+    cdef int nnz, k
+    cdef const floating* x
+    cdef const int* xi
+    cdef floating* G = <floating*> sc.G
+    cdef floating* Gc = <floating*> sc.Gc
+    cdef floating* Gk
+    cdef floating ck
+    cdef double loss, sw, batch_loss, batch_weight
+    cdef bint sparse = tk.rows.indptr != NULL
+    start = 0
+    while start < tk.n_order:
+        stop = min(start + tk.batch_size, tk.n_order)
+        batch_loss = batch_weight = 0.0
+        if sparse:
+            n_touched = mark_batch(tk, sc, start, stop, <int> (s + 1), x)
+            catch_up(m, lz, &tk.opt, sc.touched, n_touched, s, x)
+            if tk.l1 > 0:
+                clip_l1(m, sc.touched, n_touched, True, x)
+        else:
+            memset(G, 0, m.K * d * sizeof(floating))
+        for k in range(m.K):
+            sc.gb[k] = 0.0
+        for r in range(start, stop):
+            i = tk.order[r]
+            nnz = get_row(&tk.rows, i, &x, &xi)
+            if r + tk.ahead < stop:
+                prefetch_sample(tk, tk.order[r + tk.ahead], x)
+            loss = row_loss(tk, m, x, xi, nnz, i, sc)
+            if not (isfinite(loss) and isfinite(sc.p[0])):
+                out.status = DIVERGED
+                out.failed_at = s
+                return
+            sw = 1.0 if tk.sw == NULL else tk.sw[i]
+            out.sumloss += loss * sw
+            batch_loss += loss * sw
+            batch_weight += sw
+            for k in range(m.K):
+                sc.gb[k] += sc.c[k]
+                ck = sc.c[k]
+                if ck == 0:
+                    continue
+                Gk = G + k * d
+                if sparse:
+                    for jj in range(nnz):
+                        Gk[xi[jj]] += ck * x[jj]
+                else:
+                    for jj in range(nnz):
+                        Gk[jj] += ck * x[jj]
+        for k in range(m.K):
+            sc.gscale[k] = 1.0 / (stop - start)
+            sc.gb[k] /= stop - start
+        s += 1
+        if sparse:
+            for k in range(m.K):
+                for jj in range(n_touched):
+                    Gc[k * n_touched + jj] = G[k * d + sc.touched[jj]]
+                    G[k * d + sc.touched[jj]] = 0
+            update(tk, m, lz, sc, Gc, n_touched, sc.touched, n_touched, s)
+        else:
+            update(tk, m, lz, sc, G, d, NULL, d, s)
+        out.n_updates += 1
+        if exploded(out, batch_loss, batch_weight):
+            out.status = EXPLODED
+            out.failed_at = s - 1
+            return
+        start = stop
+
+
+cdef object lazy_tables(Task* tk, Model* m, Lazy* lz, Py_ssize_t n_updates):
+    """Precompute what sparse catch-up needs for this epoch: powers of the
+    decay base and, for momentum, the drift sums F (and H when averaging).
+    Returns the arrays, which must outlive the epoch."""
+    cdef int kind = tk.opt.kind
+    cdef double base = tk.opt.rho if kind == RMSPROP else tk.opt.momentum
+    cdef double avg_a = m.avg_a, avg_b = m.avg_b, n, t
+    cdef Py_ssize_t r, N = n_updates
+    cdef double[::1] lo, hi, F, H, eta, a_before
+    keep = [np.power(base, np.arange(1024.0)),
+            np.power(base, 1024.0 * np.arange(N // 1024 + 2))]
+    lo, hi = keep
+    lz.pow_lo = &lo[0]
+    lz.pow_hi = &hi[0]
+    if kind != MOMENTUM and kind != NESTEROV:
+        return keep
+    eta = np.empty(N + 1)
+    a_before = np.zeros(N + 1)
+    for r in range(1, N + 1):
+        t = tk.t + r - 1
+        eta[r] = eta_at(&tk.sched, t)
+        a_before[r] = avg_a
+        if tk.average > 0 and t >= tk.average:
+            n = t - tk.average + 1
+            if n == 1:
+                avg_a, avg_b = 0.0, 1.0
+            else:
+                avg_b /= 1.0 - 1.0 / n
+            avg_a += avg_b / n
+    F = np.zeros(N + 1)
+    H = np.zeros(N + 1)
+    for r in range(N - 1, -1, -1):
+        F[r] = base * (eta[r + 1] + F[r + 1])
+        H[r] = base * (a_before[r + 1] * eta[r + 1] + H[r + 1])
+    lz.F = &F[0]
+    lz.H = &H[0]
+    keep += [F, H]
+    return keep
+
+
+cdef inline bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        if not isfinite(v[j]):
+            return False
+    return True
+
+
+cdef check_shapes(const floating[::1] X_data, const int[::1] X_indices,
+                  const int[::1] X_indptr, Py_ssize_t d, const floating[::1] y,
+                  Py_ssize_t y_stride, const double[::1] sample_weight,
+                  const int[::1] order, floating[:, ::1] coef,
+                  double[::1] intercept, floating[:, :, ::1] coef_state,
+                  double[:, ::1] intercept_state, floating[:, ::1] avg_coef,
+                  double[::1] avg_intercept):
+    """The loops index through raw pointers: make sure every index they will
+    follow is in range (O(n), once per epoch), whatever the build."""
+    cdef Py_ssize_t n, s, K = coef.shape[0]
+    cdef int lo = 0, hi = 0
+    if X_indptr.shape[0]:
+        n = X_indptr.shape[0] - 1
+        if X_indices.shape[0] != X_data.shape[0] or X_indptr[n] > X_data.shape[0]:
+            raise ValueError("inconsistent CSR arrays")
+    else:
+        n = X_data.shape[0] // d if d else 0
+        if n * d != X_data.shape[0]:
+            raise ValueError("X_data is not n_samples x n_features")
+    for s in range(order.shape[0]):
+        lo = min(lo, order[s])
+        hi = max(hi, order[s])
+    if order.shape[0] and (lo < 0 or hi >= n):
+        raise ValueError(f"row order has indices outside [0, {n})")
+    if y.shape[0] < n * y_stride or (sample_weight.shape[0] not in (0, n)):
+        raise ValueError("y or sample_weight do not match the rows of X")
+    if coef.shape[1] != d or intercept.shape[0] != K:
+        raise ValueError("coef or intercept do not match n_features / outputs")
+    if coef_state.shape[1] and (coef_state.shape[0] != K or coef_state.shape[2] != d
+                                or intercept_state.shape[0] != K
+                                or intercept_state.shape[1] != coef_state.shape[1]):
+        raise ValueError("optimizer state does not match coef")
+    if avg_coef.shape[0] and (avg_coef.shape[0] != K or avg_coef.shape[1] != d
+                              or avg_intercept.shape[0] != K):
+        raise ValueError("averaged weights do not match coef")
+
+
+def py_shuffle(int[::1] order, uint64_t seed):
+    """Test hook: the in-place shuffle fit_epoch applies."""
+    if order.shape[0] > 1:
+        shuffle(&order[0], order.shape[0], seed)
+
+
+def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
+              const int[::1] X_indptr, Py_ssize_t n_features,
+              const floating[::1] y, Py_ssize_t y_stride,
+              const double[::1] sample_weight, int[::1] order,
+              floating[:, ::1] coef, double[::1] intercept,
+              floating[:, :, ::1] coef_state, double[:, ::1] intercept_state,
+              floating[:, ::1] avg_coef, double[::1] avg_intercept,
+              Optim optim, Schedule schedule, dict task, object shuffle_seed=None):
+    """Run one epoch over the rows ``order`` and update the state in place.
+
+    With a ``shuffle_seed`` (a 64-bit integer), ``order`` is first shuffled
+    in place (Fisher-Yates), so it holds the order the epoch used.
+
+    Dense X is passed flattened, with empty ``X_indices`` and ``X_indptr``.
+    An empty ``sample_weight``, ``coef_state`` or ``avg_coef`` means unit
+    weights, a stateless optimizer, no averaging.  ``task`` holds the other
+    scalars of ``Task``.  Returns ``(sumloss, n_updates, status, failed_at,
+    t, step, reference, final)``: the summed weighted loss, the updates made,
+    a ``Status``, the update at which training diverged, the schedule and
+    optimizer counters to carry over, and the mean loss of the all-zero model
+    and of the final weights over the first (at most 1024) rows of the order.
+    """
+    cdef Task tk
+    cdef Model m
+    cdef Lazy lz
+    cdef Scratch sc
+    cdef Outcome out
+    cdef Py_ssize_t K = coef.shape[0], d = n_features, n_updates
+    cdef Py_ssize_t n_rows, row_bytes
+    cdef double reference, final = 0.0
+    cdef bint sparse = X_indptr.shape[0] > 0
+    cdef bint averaging = avg_coef.shape[0] > 0
+    cdef double[::1] p, c, gscale, gb
+    cdef floating[:, ::1] G, Gc, old, Q
+    cdef int[::1] touched, mark, last
+    check_shapes(X_data, X_indices, X_indptr, n_features, y, y_stride,
+                 sample_weight, order, coef, intercept, coef_state,
+                 intercept_state, avg_coef, avg_intercept)
+    cdef uint64_t seed = 0
+    if shuffle_seed is not None and order.shape[0] > 1:
+        seed = <uint64_t> shuffle_seed
+        with nogil:
+            shuffle(&order[0], order.shape[0], seed)
+    memset(&lz, 0, sizeof(Lazy))
+    memset(&out, 0, sizeof(Outcome))
+    dtype = np.float32 if floating is float else np.float64
+
+    tk.rows.data = <const void*> &X_data[0] if X_data.shape[0] else NULL
+    tk.rows.indices = &X_indices[0] if sparse and X_indices.shape[0] else NULL
+    tk.rows.indptr = &X_indptr[0] if sparse else NULL
+    tk.rows.n_features = d
+    tk.y = <const void*> &y[0] if y.shape[0] else NULL
+    tk.y_stride = y_stride
+    tk.positive = task["positive"]
+    tk.sw = &sample_weight[0] if sample_weight.shape[0] else NULL
+    tk.order = &order[0] if order.shape[0] else NULL
+    tk.n_order = order.shape[0]
+    n_rows = X_indptr.shape[0] - 1 if sparse else X_data.shape[0] // max(d, 1)
+    row_bytes = X_data.shape[0] * (sizeof(floating) + sparse * sizeof(int))
+    row_bytes = max(row_bytes // max(n_rows, 1), 1)
+    tk.ahead = max(1, min(16, PREFETCH_BYTES // row_bytes))
+    tk.batch_size = task["batch_size"]
+    tk.loss = task["loss"]
+    tk.loss_param = task["loss_param"]
+    tk.fit_intercept = task["fit_intercept"]
+    tk.intercept_decay = task["intercept_decay"]
+    tk.l1 = task["l1"]
+    tk.average = task["average"] if averaging else 0.0
+    tk.explode = task["explode"]
+    tk.t = task["t"]
+    tk.opt = optim
+    tk.opt.beta1_pow = optim.beta1 ** optim.step
+    tk.opt.beta2_pow = optim.beta2 ** optim.step
+    tk.sched = schedule
+
+    m.W = <void*> &coef[0, 0]
+    m.S = <void*> &coef_state[0, 0, 0] if coef_state.shape[1] else NULL
+    m.AW = <void*> &avg_coef[0, 0] if averaging else NULL
+    m.Q = NULL
+    m.b = &intercept[0]
+    m.Sb = &intercept_state[0, 0] if intercept_state.shape[1] else NULL
+    m.Ab = &avg_intercept[0] if averaging else NULL
+    m.K = <int> K
+    m.d = d
+    m.slot = d
+    m.srow = coef_state.shape[1] * d
+    m.srow_b = intercept_state.shape[1]
+    m.wscale = 1.0
+    m.avg_a = 0.0
+    m.avg_b = 1.0
+    m.u = 0.0
+
+    p = np.zeros(K)
+    c = np.zeros(K)
+    gscale = np.zeros(K)
+    gb = np.zeros(K)
+    sc.p, sc.c, sc.gscale, sc.gb = &p[0], &c[0], &gscale[0], &gb[0]
+    sc.G = sc.Gc = sc.old = NULL
+    sc.touched = sc.mark = NULL
+    if tk.batch_size > 1:
+        G = np.zeros((K, d), dtype=dtype)
+        sc.G = <void*> &G[0, 0]
+        if sparse:
+            Gc = np.zeros((K, d), dtype=dtype)
+            touched = np.zeros(d, dtype=np.intc)
+            mark = np.zeros(d, dtype=np.intc)
+            sc.Gc, sc.touched, sc.mark = <void*> &Gc[0, 0], &touched[0], &mark[0]
+    if averaging:
+        old = np.zeros((K, d), dtype=dtype)
+        sc.old = <void*> &old[0, 0]
+    if tk.l1 > 0:
+        Q = np.zeros((K, d), dtype=dtype)
+        m.Q = <void*> &Q[0, 0]
+
+    n_updates = tk.n_order
+    if tk.batch_size > 1:
+        n_updates = (tk.n_order + tk.batch_size - 1) // tk.batch_size
+    out.watch.window = max(1, min(256, n_updates // 4))
+    reference = reference_loss(&tk, &m, &sc, True, &coef[0, 0])
+    out.watch.limit = INFINITY
+    if tk.explode > 0:
+        out.watch.limit = tk.explode * max(1.0, reference)
+    keep = None
+    if sparse and tk.opt.kind in (MOMENTUM, NESTEROV, RMSPROP):
+        last = np.zeros(d, dtype=np.intc)
+        lz.last = &last[0]
+        keep = lazy_tables(&tk, &m, &lz, n_updates)
+
+    with nogil:
+        if tk.batch_size > 1:
+            run_batches(&tk, &m, &lz, &sc, &out, &coef[0, 0])
+        else:
+            run_per_sample(&tk, &m, &lz, &sc, &out, &coef[0, 0])
+        if out.status == OK:
+            if sparse:
+                # Settle what was left lazy, so the arrays hold true values.
+                catch_up(&m, &lz, &tk.opt, NULL, d, out.n_updates, &coef[0, 0])
+                if tk.l1 > 0:
+                    clip_l1(&m, NULL, d, True, &coef[0, 0])
+            fold_scale(&m, &coef[0, 0])
+            if not (all_finite(&coef[0, 0], K * d)
+                    and all_finite(&intercept[0], K)):
+                out.status = DIVERGED
+                out.failed_at = out.n_updates
+            else:
+                # The last updates' effect is not in any loss seen so far.
+                final = reference_loss(&tk, &m, &sc, False, &coef[0, 0])
+                if not isfinite(final) or final > out.watch.limit:
+                    out.status = EXPLODED
+                    out.failed_at = out.n_updates
+    return (out.sumloss, out.n_updates, out.status, out.failed_at, tk.t,
+            tk.opt.step, reference, final)
