@@ -36,7 +36,6 @@ cpdef enum Status:
     EXPLODED = 2            # the loss grew past Watch.limit
 
 
-
 cdef struct Task:
     Rows rows
     const void* y
