@@ -17,11 +17,9 @@ The user guide page ``docs/guide/dask.rst`` shows both, with dask-ml's
 """
 
 import copy
-import warnings
 
 import numpy as np
 from sklearn.base import clone, is_classifier
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 
 from sgdlearn import GDClassifier, GDRegressor
@@ -172,13 +170,7 @@ def _finish(model, estimator, X, classes, counts):
         model.feature_names_in_ = np.asarray(list(columns), dtype=object)
     if classes is not None:
         model._seen_class_counts = counts
-    if model.tol is not None and model.n_iter_ == model.max_iter:
-        warnings.warn(
-            "Maximum number of iteration reached before convergence. "
-            "Consider increasing max_iter to improve the fit.",
-            ConvergenceWarning,
-            stacklevel=3,
-        )
+    model._warn_if_not_converged()
     return model
 
 
