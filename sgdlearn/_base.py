@@ -343,11 +343,14 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         return len(state_names(self.optimizer, self.centered))
 
     def _fresh_state(self, n_rows, n_features, dtype, coef, intercept):
-        """Working arrays for a model starting at ``coef``/``intercept``."""
+        """Working arrays for a model starting at ``coef``/``intercept``.
+        ``coef`` is taken over, not copied: callers pass a fresh array (the
+        weights can be 2 MB for hashed features, and partial_fit runs this
+        on every call)."""
         n_slots = self._n_slots()
         averaging = bool(self.average)
         return {
-            "coef": np.array(coef, dtype=dtype, order="C"),
+            "coef": np.asarray(coef, dtype=dtype, order="C"),
             "intercept": np.array(intercept, dtype=np.float64),
             "coef_state": np.zeros((n_rows, n_slots, n_features), dtype=dtype),
             "intercept_state": np.zeros((n_rows, n_slots)),
