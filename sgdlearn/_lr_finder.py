@@ -180,9 +180,10 @@ def lr_find(estimator, X, y, *, start_lr=1e-5, end_lr=1e4, num_it=100,
     for i, lr in enumerate(lrs):
         rows = rng.choice(X.shape[0], size=batch, replace=False)
         model.eta0 = float(lr)
-        if "_validated_params" in model.__dict__:
-            # The rate is valid (0 < start_lr < end_lr was checked): spare
-            # partial_fit its full re-validation, 70% of a sweep's time.
+        if i:
+            # The first update validated every parameter, and the rate is
+            # valid (0 < start_lr < end_lr was checked): spare partial_fit a
+            # full re-validation per update, 70% of a sweep's time.
             model._remember_valid_params()
         weights = None if sample_weight is None else np.asarray(sample_weight)[rows]
         try:

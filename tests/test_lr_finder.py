@@ -89,6 +89,18 @@ def test_bad_arguments(breast_cancer, kwargs, message):
         lr_find(GDClassifier(), *breast_cancer, **kwargs)
 
 
+def test_invalid_parameter_set_after_fit_is_caught(breast_cancer):
+    # The sweep re-validates parameters only on its first update: one made
+    # invalid after fitting must still be caught there.
+    X, y = breast_cancer
+    fitted = GDClassifier(random_state=0).fit(X, y)
+    fitted.alpha = -1.0
+    before = snapshot(fitted)
+    with pytest.raises(ValueError, match="'alpha' parameter"):
+        lr_find(fitted, X, y, num_it=20, random_state=0)
+    assert_same_state(fitted, before)
+
+
 def test_plot_marks_the_suggestion(breast_cancer):
     pytest.importorskip("matplotlib")
     import matplotlib
