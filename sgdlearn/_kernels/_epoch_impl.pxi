@@ -367,7 +367,7 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
         for r in range(start, stop):
             i = tk.order[r]
             nnz = get_row(&tk.rows, i, &x, &xi)
-            if r + tk.ahead < stop:
+            if r + tk.ahead < tk.n_order:  # across batches too
                 prefetch_sample(tk, tk.order[r + tk.ahead], x)
             loss = row_loss(tk, m, x, xi, nnz, i, sc)
             if not (isfinite(loss) and isfinite(sc.p[0])):
