@@ -344,8 +344,7 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             np.ones(len(y)) if sample_weight is None else sample_weight,
             StratifiedShuffleSplit,
         )
-        state = self._initial_state(X.shape[1], X.dtype, coef_init,
-                                    intercept_init)
+        state = self._initial_state(X, coef_init, intercept_init)
         self.t_ = 1.0
         labels = y_index.astype(X.dtype)
         del y_index  # one label array per row is enough during training
@@ -390,10 +389,10 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         sample_weight = self._sample_weights(sample_weight, X)
         weights = self._weights(sample_weight, y_index, partial=True)
         if first_call:
-            state = self._initial_state(X.shape[1], X.dtype, None, None)
+            state = self._initial_state(X, None, None)
             self.t_ = 1.0
         else:
-            state = self._continued_state(X.dtype)
+            state = self._continued_state(X)
         return self._train(X, y, y_index.astype(X.dtype), weights, state,
                            fresh=False,
                            max_epochs=1)

@@ -63,14 +63,23 @@ class DivergenceError(ValueError):
         self.learning_rate = learning_rate
 
 
+def _kernel_layout(coef_state):
+    """The C-contiguous array the kernel takes for a (K, n_slots, d) state,
+    and whether it is interleaved ((K, d, n_slots) in memory)."""
+    if coef_state.flags.c_contiguous:
+        return coef_state, False
+    return np.ascontiguousarray(coef_state.transpose(0, 2, 1)), True
+
+
 @dataclass
 class Problem:
     """The arrays of one kernel problem."""
 
     coef: np.ndarray  # (K, d), in the dtype of X; weights
     intercept: np.ndarray  # (K,) float64
-    coef_state: np.ndarray  # (n_slots, K, d) optimizer state
-    intercept_state: np.ndarray  # (n_slots, K) float64
+    coef_state: np.ndarray  # (K, n_slots, d) optimizer state; sparse X: a
+    #                         view of a (K, d, n_slots) array (interleaved)
+    intercept_state: np.ndarray  # (K, n_slots) float64
     avg_coef: np.ndarray  # (K, d), or (0, d) without averaging
     avg_intercept: np.ndarray  # (K,), or (0,)
     step: float  # optimizer updates applied to this state so far
@@ -178,6 +187,7 @@ class Trainer:
         self.optim["step"] = problem.step
         self.task["t"] = self.t
         self.task["positive"] = float(problem.positive)
+        coef_state, interleaved = _kernel_layout(problem.coef_state)
         (sumloss, n_updates, status, failed_at, t_end, step, reference,
          final) = kernel.fit_epoch(
             X_data=rows.data,
@@ -191,7 +201,8 @@ class Trainer:
             shuffle_seed=seed,
             coef=problem.coef,
             intercept=problem.intercept,
-            coef_state=problem.coef_state,
+            coef_state=coef_state,
+            state_interleaved=interleaved,
             intercept_state=problem.intercept_state,
             avg_coef=problem.avg_coef,
             avg_intercept=problem.avg_intercept,

@@ -213,8 +213,7 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
             self, y, np.ones(len(y)) if sample_weight is None else sample_weight,
             ShuffleSplit,
         )
-        state = self._initial_state(X.shape[1], X.dtype, coef_init,
-                                    intercept_init)
+        state = self._initial_state(X, coef_init, intercept_init)
         self.t_ = 1.0
         self._train(X, y, sample_weight, state, fresh=True,
                     max_epochs=self.max_iter, validation_mask=mask)
@@ -240,10 +239,10 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
             y = self._check_outputs(y)
         sample_weight = self._sample_weights(sample_weight, X)
         if first_call:
-            state = self._initial_state(X.shape[1], X.dtype, None, None)
+            state = self._initial_state(X, None, None)
             self.t_ = 1.0
         else:
-            state = self._continued_state(X.dtype)
+            state = self._continued_state(X)
         return self._train(X, y, sample_weight, state,
                            fresh=False,
                            max_epochs=1)

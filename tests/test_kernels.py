@@ -311,6 +311,45 @@ def test_optimizer_batch_dtype_layout(optimizer, batch_size, dtype, layout):
     check_against_reference("reg", X, y, sw, **params)
 
 
+# Rows of 40 to 200 non-zeros: a sparse adaptive update runs in chunks of 64
+# coordinates (sqrt and division vectorized over each chunk), so its first,
+# middle and last chunks, full and partial, must all be right.
+XW, YW_REG, _, SWW = _make_data(seed=3, n=30, d=400, density=0.3)
+XW_CSR = sp.csr_matrix(XW)
+assert XW_CSR.getnnz(axis=1).min() > 64 and XW_CSR.getnnz(axis=1).max() > 128
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("batch_size", [1, 7])
+@pytest.mark.parametrize("optimizer", ["adagrad", "rmsprop", "rmsprop_centered",
+                                       *ADAM_LIKE])
+def test_sparse_adaptive_update_in_chunks(optimizer, batch_size, dtype):
+    params = _params(optimizer, penalty="l2", batch_size=batch_size)
+    check_against_reference("reg", XW_CSR.astype(dtype), YW_REG, SWW, **params)
+
+
+@pytest.mark.parametrize("optimizer", ["rmsprop_centered", *ADAM_LIKE])
+def test_state_carries_over_between_dense_and_sparse_calls(optimizer):
+    """Sparse training keeps the optimizer state interleaved (one cache line
+    per coordinate), dense training contiguous per state array: partial_fit
+    calls that alternate the two must carry the state across layouts.  On
+    a CSR copy of dense data every coordinate is present, so lazy and dense
+    rules agree and the result must equal all-dense training."""
+    params = dict(OPTIMIZERS[optimizer], penalty=None, intercept_decay=1.0,
+                  shuffle=False, learning_rate="constant")
+    chunks = np.array_split(np.arange(len(Y_REG)), 3)
+    alternating, dense = GDRegressor(**params), GDRegressor(**params)
+    for i, rows in enumerate(chunks):
+        X = X_DENSE[rows]
+        alternating.partial_fit(sp.csr_matrix(X) if i % 2 else X, Y_REG[rows])
+        dense.partial_fit(X, Y_REG[rows])
+        assert alternating._coef_state.flags.c_contiguous == (i % 2 == 0)
+    assert_allclose(alternating.coef_, dense.coef_, rtol=1e-12)
+    for name, value in dense.optimizer_state_.items():
+        assert_allclose(alternating.optimizer_state_[name], value, rtol=1e-12,
+                        atol=1e-300, err_msg=name)
+
+
 @pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("penalty", [None, "l2", "l1", "elasticnet"])

@@ -11,7 +11,9 @@ from sgdlearn._kernels._optim cimport (
 
 cdef struct Model:
     void* W                 # (K, d) weights, stored as v with w = wscale * v
-    void* S                 # (K, n_slots, d) optimizer state
+    void* S                 # (K, n_slots, d) optimizer state, or (K, d, n_slots)
+    #                         ("interleaved": a sparse update then finds a
+    #                         coordinate's whole state in one cache line)
     void* AW                # (K, d) averaging accumulator, or NULL
     void* Q                 # (K, d) L1 penalty applied so far, or NULL
     double* b               # (K,) intercepts
@@ -19,7 +21,10 @@ cdef struct Model:
     double* Ab              # (K,) averaged intercepts
     int K
     Py_ssize_t d
-    Py_ssize_t slot         # elements between two state arrays of S: d
+    Py_ssize_t slot         # elements between two state arrays of S: d, or 1
+    #                         when interleaved
+    Py_ssize_t sstep        # elements between coordinates j and j + 1 of a
+    #                         state array: 1, or n_slots when interleaved
     Py_ssize_t srow         # elements between two rows of S: n_slots * d
     Py_ssize_t srow_b       # elements between two rows of Sb: n_slots
     double wscale
@@ -69,14 +74,14 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
                 avg_drift = nest * (lz.H[L] - pk * lz.H[T])
             for kk in range(m.K):
                 r = kk * d + j
-                buf = S[kk * m.srow + j]
+                buf = S[kk * m.srow + j * m.sstep]
                 W[r] -= buf * drift
                 if AW != NULL:
                     AW[r] += buf * avg_drift
-                S[kk * m.srow + j] = buf * pk
+                S[kk * m.srow + j * m.sstep] = buf * pk
         elif o.kind == RMSPROP:
             for kk in range(m.K):
-                r = kk * m.srow + j
+                r = kk * m.srow + j * m.sstep
                 S[r] *= pk
                 if o.centered:
                     S[m.slot + r] *= pk

@@ -58,18 +58,110 @@ cdef inline floating fsqrt(floating x) noexcept nogil:
         return sqrt(x)
 
 
+# Coordinates per chunk of a sparse adaptive update: the sqrt and division
+# run over a contiguous buffer of this many, so they vectorize.
+cdef enum:
+    CHUNK = 64
+
+
+cdef inline void sparse_adaptive(const Optim* o, double l2, double vscale,
+                                 floating* w, floating* s0, floating* s1,
+                                 floating* s2, Py_ssize_t ss,
+                                 const floating* g, double gscale,
+                                 const int* idx, Py_ssize_t n) noexcept nogil:
+    """apply_update for sparse rows and the optimizers that divide by a
+    square root (AdaGrad, RMSProp, Adam, AMSGrad, AdamW), in three passes
+    per chunk: gather the coordinates and update their moments (scalar),
+    then numerator / (sqrt(denominator) * scale + eps) over the chunk
+    (contiguous: vector sqrt and division, which a scalar loop pays ~10
+    cycles per coordinate for), then scatter the steps into w.  The result
+    is the same as the one-pass loop's, because a sparse update's indices
+    are distinct (CSR duplicates are summed before training; a mini-batch's
+    touched columns are distinct by construction)."""
+    cdef floating num[CHUNK]
+    cdef floating den[CHUNK]
+    cdef Py_ssize_t start, q, cn, j
+    cdef floating gj, a, b
+    cdef floating gs = gscale
+    cdef floating cl2 = l2
+    cdef floating lrv = o.lr * vscale
+    cdef floating eps = o.eps
+    cdef floating rho = o.rho
+    cdef floating b1c = 1.0 - o.beta1
+    cdef floating b2 = o.beta2
+    cdef floating b2c = 1.0 - o.beta2
+    cdef floating stepv = o.step_size * vscale
+    cdef floating scale = o.inv_sqrt_bc2 if o.kind >= ADAM else 1.0
+    cdef int kind = o.kind
+    cdef bint centered = o.centered
+    start = 0
+    while start < n:
+        cn = min(<Py_ssize_t> CHUNK, n - start)
+        if kind == ADAGRAD:
+            for q in range(cn):
+                j = idx[start + q] * ss
+                gj = gs * g[start + q] + cl2 * w[idx[start + q]]
+                a = s0[j] + gj * gj
+                s0[j] = a
+                num[q] = lrv * gj
+                den[q] = a
+        elif kind == RMSPROP:
+            for q in range(cn):
+                j = idx[start + q] * ss
+                gj = gs * g[start + q] + cl2 * w[idx[start + q]]
+                a = rho * s0[j] + (1 - rho) * gj * gj
+                s0[j] = a
+                if centered:
+                    b = s1[j] + (1 - rho) * (gj - s1[j])
+                    s1[j] = b
+                    a = a - b * b
+                num[q] = lrv * gj
+                den[q] = a
+        elif kind == AMSGRAD:
+            for q in range(cn):
+                j = idx[start + q] * ss
+                gj = gs * g[start + q] + cl2 * w[idx[start + q]]
+                a = s0[j] + b1c * (gj - s0[j])
+                s0[j] = a
+                b = b2 * s1[j] + b2c * gj * gj
+                s1[j] = b
+                if b > s2[j]:
+                    s2[j] = b
+                num[q] = stepv * a
+                den[q] = s2[j]
+        else:  # ADAM, ADAMW
+            for q in range(cn):
+                j = idx[start + q] * ss
+                gj = gs * g[start + q] + cl2 * w[idx[start + q]]
+                a = s0[j] + b1c * (gj - s0[j])
+                s0[j] = a
+                b = b2 * s1[j] + b2c * gj * gj
+                s1[j] = b
+                num[q] = stepv * a
+                den[q] = b
+        for q in range(cn):
+            num[q] = num[q] / (fsqrt(den[q]) * scale + eps)
+        for q in range(cn):
+            w[idx[start + q]] -= num[q]
+        start += cn
+
+
 cdef inline void apply_update(const Optim* o, double l2, double vscale,
                               floating* w, floating* s0, floating* s1,
-                              floating* s2, const floating* g, double gscale,
+                              floating* s2, Py_ssize_t sstep,
+                              const floating* g, double gscale,
                               const int* idx, Py_ssize_t n) noexcept nogil:
     """One optimizer update of the coordinates j = idx[jj] (jj when idx is
     NULL), jj < n, for the gradient gscale * g[jj] + l2 * w[j].
 
     ``vscale`` multiplies the step: 1/wscale when w is stored scaled, the
     intercept decay for the intercept.  s0, s1, s2 are the optimizer's state
-    arrays, laid out like w.
+    arrays; coordinate j's state sits at s0[j * sstep], s1[j * sstep], ...
+    for sparse updates (sstep > 1: interleaved state, one cache line holds
+    all of a coordinate's state) and at s0[j], s1[j], ... for dense updates
+    (``idx`` NULL: contiguous arrays, so the loops vectorize).
     """
-    cdef Py_ssize_t jj, j
+    cdef Py_ssize_t jj, j, ss = 1 if idx == NULL else sstep
     cdef floating gj
     cdef floating gs = gscale
     cdef floating cl2 = l2
@@ -83,6 +175,9 @@ cdef inline void apply_update(const Optim* o, double l2, double vscale,
     cdef floating stepv = o.step_size * vscale
     cdef floating ibc2 = o.inv_sqrt_bc2
     cdef int kind = o.kind
+    if idx != NULL and kind >= ADAGRAD:
+        sparse_adaptive(o, l2, vscale, w, s0, s1, s2, sstep, g, gscale, idx, n)
+        return
     if kind == SGD:
         gs = -o.lr * vscale * gscale
         for jj in range(n):
@@ -91,49 +186,49 @@ cdef inline void apply_update(const Optim* o, double l2, double vscale,
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j] = mu * s0[j] + gj
-            w[j] -= lrv * s0[j]
+            s0[j * ss] = mu * s0[j * ss] + gj
+            w[j] -= lrv * s0[j * ss]
     elif kind == NESTEROV:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j] = mu * s0[j] + gj
-            w[j] -= lrv * (gj + mu * s0[j])
+            s0[j * ss] = mu * s0[j * ss] + gj
+            w[j] -= lrv * (gj + mu * s0[j * ss])
     elif kind == ADAGRAD:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j] += gj * gj
-            w[j] -= lrv * gj / (fsqrt(s0[j]) + eps)
+            s0[j * ss] += gj * gj
+            w[j] -= lrv * gj / (fsqrt(s0[j * ss]) + eps)
     elif kind == RMSPROP and o.centered:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j] = rho * s0[j] + (1 - rho) * gj * gj
-            s1[j] += (1 - rho) * (gj - s1[j])
-            w[j] -= lrv * gj / (fsqrt(s0[j] - s1[j] * s1[j]) + eps)
+            s0[j * ss] = rho * s0[j * ss] + (1 - rho) * gj * gj
+            s1[j * ss] += (1 - rho) * (gj - s1[j * ss])
+            w[j] -= lrv * gj / (fsqrt(s0[j * ss] - s1[j * ss] * s1[j * ss]) + eps)
     elif kind == RMSPROP:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j] = rho * s0[j] + (1 - rho) * gj * gj
-            w[j] -= lrv * gj / (fsqrt(s0[j]) + eps)
+            s0[j * ss] = rho * s0[j * ss] + (1 - rho) * gj * gj
+            w[j] -= lrv * gj / (fsqrt(s0[j * ss]) + eps)
     elif kind == AMSGRAD:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j] += b1c * (gj - s0[j])
-            s1[j] = b2 * s1[j] + b2c * gj * gj
-            if s1[j] > s2[j]:
-                s2[j] = s1[j]
-            w[j] -= stepv * s0[j] / (fsqrt(s2[j]) * ibc2 + eps)
+            s0[j * ss] += b1c * (gj - s0[j * ss])
+            s1[j * ss] = b2 * s1[j * ss] + b2c * gj * gj
+            if s1[j * ss] > s2[j * ss]:
+                s2[j * ss] = s1[j * ss]
+            w[j] -= stepv * s0[j * ss] / (fsqrt(s2[j * ss]) * ibc2 + eps)
     else:  # ADAM, ADAMW (its decay is applied through wscale)
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j] += b1c * (gj - s0[j])
-            s1[j] = b2 * s1[j] + b2c * gj * gj
-            w[j] -= stepv * s0[j] / (fsqrt(s1[j]) * ibc2 + eps)
+            s0[j * ss] += b1c * (gj - s0[j * ss])
+            s1[j * ss] = b2 * s1[j * ss] + b2c * gj * gj
+            w[j] -= stepv * s0[j * ss] / (fsqrt(s1[j * ss]) * ibc2 + eps)
 
 
 cdef inline int n_state_slots(const Optim* o) noexcept nogil:
