@@ -156,12 +156,15 @@ cdef inline void apply_update(const Optim* o, double l2, double vscale,
 
     ``vscale`` multiplies the step: 1/wscale when w is stored scaled, the
     intercept decay for the intercept.  s0, s1, s2 are the optimizer's state
-    arrays; coordinate j's state sits at s0[j * sstep], s1[j * sstep], ...
-    for sparse updates (sstep > 1: interleaved state, one cache line holds
-    all of a coordinate's state) and at s0[j], s1[j], ... for dense updates
-    (``idx`` NULL: contiguous arrays, so the loops vectorize).
+    arrays: coordinate j's state is at s0[j * sstep], s1[j * sstep], ...
+    (sstep > 1 only for sparse updates: state interleaved so that one cache
+    line holds all of a coordinate's).  Dense loops index s0[j] (contiguous,
+    they vectorize; a runtime stride there made AMSGrad 2.4x slower), and so
+    do the sparse SGD, momentum and Nesterov loops, whose single state array
+    is the same in both layouts; the other sparse updates go to
+    sparse_adaptive.
     """
-    cdef Py_ssize_t jj, j, ss = 1 if idx == NULL else sstep
+    cdef Py_ssize_t jj, j
     cdef floating gj
     cdef floating gs = gscale
     cdef floating cl2 = l2
@@ -186,49 +189,49 @@ cdef inline void apply_update(const Optim* o, double l2, double vscale,
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j * ss] = mu * s0[j * ss] + gj
-            w[j] -= lrv * s0[j * ss]
+            s0[j] = mu * s0[j] + gj
+            w[j] -= lrv * s0[j]
     elif kind == NESTEROV:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j * ss] = mu * s0[j * ss] + gj
-            w[j] -= lrv * (gj + mu * s0[j * ss])
+            s0[j] = mu * s0[j] + gj
+            w[j] -= lrv * (gj + mu * s0[j])
     elif kind == ADAGRAD:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j * ss] += gj * gj
-            w[j] -= lrv * gj / (fsqrt(s0[j * ss]) + eps)
+            s0[j] += gj * gj
+            w[j] -= lrv * gj / (fsqrt(s0[j]) + eps)
     elif kind == RMSPROP and o.centered:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j * ss] = rho * s0[j * ss] + (1 - rho) * gj * gj
-            s1[j * ss] += (1 - rho) * (gj - s1[j * ss])
-            w[j] -= lrv * gj / (fsqrt(s0[j * ss] - s1[j * ss] * s1[j * ss]) + eps)
+            s0[j] = rho * s0[j] + (1 - rho) * gj * gj
+            s1[j] += (1 - rho) * (gj - s1[j])
+            w[j] -= lrv * gj / (fsqrt(s0[j] - s1[j] * s1[j]) + eps)
     elif kind == RMSPROP:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j * ss] = rho * s0[j * ss] + (1 - rho) * gj * gj
-            w[j] -= lrv * gj / (fsqrt(s0[j * ss]) + eps)
+            s0[j] = rho * s0[j] + (1 - rho) * gj * gj
+            w[j] -= lrv * gj / (fsqrt(s0[j]) + eps)
     elif kind == AMSGRAD:
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j * ss] += b1c * (gj - s0[j * ss])
-            s1[j * ss] = b2 * s1[j * ss] + b2c * gj * gj
-            if s1[j * ss] > s2[j * ss]:
-                s2[j * ss] = s1[j * ss]
-            w[j] -= stepv * s0[j * ss] / (fsqrt(s2[j * ss]) * ibc2 + eps)
+            s0[j] += b1c * (gj - s0[j])
+            s1[j] = b2 * s1[j] + b2c * gj * gj
+            if s1[j] > s2[j]:
+                s2[j] = s1[j]
+            w[j] -= stepv * s0[j] / (fsqrt(s2[j]) * ibc2 + eps)
     else:  # ADAM, ADAMW (its decay is applied through wscale)
         for jj in range(n):
             j = col(idx, jj)
             gj = gs * g[jj] + cl2 * w[j]
-            s0[j * ss] += b1c * (gj - s0[j * ss])
-            s1[j * ss] = b2 * s1[j * ss] + b2c * gj * gj
-            w[j] -= stepv * s0[j * ss] / (fsqrt(s1[j * ss]) * ibc2 + eps)
+            s0[j] += b1c * (gj - s0[j])
+            s1[j] = b2 * s1[j] + b2c * gj * gj
+            w[j] -= stepv * s0[j] / (fsqrt(s1[j]) * ibc2 + eps)
 
 
 cdef inline int n_state_slots(const Optim* o) noexcept nogil:
