@@ -96,8 +96,15 @@ cdef inline floating* at(void* base, Py_ssize_t offset,
     return (<floating*> base) + offset if base != NULL else NULL
 
 
-cdef inline void prefetch_sample(const Task* tk, Py_ssize_t i,
+cdef inline void prefetch_sample(const Task* tk, Py_ssize_t s,
                                  const floating* like) noexcept nogil:
+    """Prefetch what visiting ``order[s]`` needs.  A CSR row's address is
+    itself loaded from ``indptr[order[s]]``: that entry is prefetched twice
+    as far ahead, so finding the row never waits on memory (a wait here was
+    a third of the loop's own time with lazy Adam on 2**18 features)."""
+    cdef Py_ssize_t i = tk.order[s]
+    if tk.rows.indptr != NULL and s + tk.ahead < tk.n_order:
+        SGDL_PREFETCH(tk.rows.indptr + tk.order[s + tk.ahead])
     prefetch_row(&tk.rows, i, like)
     SGDL_PREFETCH((<const floating*> tk.y) + i * tk.y_stride)
     if tk.sw != NULL:
@@ -291,7 +298,7 @@ cdef void run_per_sample(Task* tk, Model* m, Lazy* lz, Scratch* sc,
         i = tk.order[s]
         nnz = get_row(&tk.rows, i, &x, &xi)
         if s + tk.ahead < tk.n_order:
-            prefetch_sample(tk, tk.order[s + tk.ahead], x)
+            prefetch_sample(tk, s + tk.ahead, x)
         if xi != NULL:
             if m.S != NULL:
                 # The state lines then arrive while the dot product waits
@@ -375,7 +382,7 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
             i = tk.order[r]
             nnz = get_row(&tk.rows, i, &x, &xi)
             if r + tk.ahead < tk.n_order:  # across batches too
-                prefetch_sample(tk, tk.order[r + tk.ahead], x)
+                prefetch_sample(tk, r + tk.ahead, x)
             loss = row_loss(tk, m, x, xi, nnz, i, sc)
             if not (isfinite(loss) and isfinite(sc.p[0])):
                 out.status = DIVERGED
