@@ -82,6 +82,25 @@ def transactional(method):
     return wrapper
 
 
+
+def _state_array(shape, dtype, sparse, source=None):
+    """An optimizer state array indexed (row, slot, feature): zeros, or a
+    copy of ``source`` (any layout and dtype).  For sparse X it is a view of
+    a (row, feature, slot) array: a sparse update then finds a coordinate's
+    whole state in one cache line.  A source already in the wanted layout
+    is copied in one contiguous pass."""
+    if sparse:
+        shape = (shape[0], shape[2], shape[1])
+        source = None if source is None else source.transpose(0, 2, 1)
+    if source is None:
+        out = np.zeros(shape, dtype=dtype)
+    elif source.flags.c_contiguous and source.dtype == dtype:
+        out = source.copy()
+    else:
+        out = np.empty(shape, dtype=dtype)
+        out[...] = source
+    return out.transpose(0, 2, 1) if sparse else out
+
 class InconsistentVersionWarning(UserWarning):
     """A model is unpickled by another sgdlearn version than saved it.
 
@@ -345,27 +364,23 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
     def _n_slots(self):
         return len(state_names(self.optimizer, self.centered))
 
-    def _fresh_state(self, n_rows, n_features, dtype, coef, intercept, sparse):
+    def _fresh_state(self, n_rows, n_features, dtype, coef, intercept, sparse,
+                     reuse=False):
         """Working arrays for a model starting at ``coef``/``intercept``.
         ``coef`` is taken over, not copied: callers pass a fresh array (the
         weights can be 2 MB for hashed features, and partial_fit runs this
-        on every call).
-
-        The optimizer state is always indexed (row, slot, feature); for
-        sparse X it is a view of a (row, feature, slot) array, so a sparse
-        update finds a coordinate's whole state in one cache line (lazy Adam
-        on 2**18 features: ~1.5x faster)."""
+        on every call).  ``reuse``: start from copies of the fitted
+        optimizer state if it has the right shape (a changed ``optimizer``
+        starts afresh)."""
         n_slots = self._n_slots()
         averaging = bool(self.average)
-        if sparse:
-            coef_state = np.zeros((n_rows, n_features, n_slots), dtype=dtype)
-            coef_state = coef_state.transpose(0, 2, 1)
-        else:
-            coef_state = np.zeros((n_rows, n_slots, n_features), dtype=dtype)
-        return {
+        shape = (n_rows, n_slots, n_features)
+        reuse = reuse and self._coef_state.shape == shape
+        state = {
             "coef": np.asarray(coef, dtype=dtype, order="C"),
             "intercept": np.array(intercept, dtype=np.float64),
-            "coef_state": coef_state,
+            "coef_state": _state_array(shape, dtype, sparse,
+                                       self._coef_state if reuse else None),
             "intercept_state": np.zeros((n_rows, n_slots)),
             "avg_coef": np.zeros(
                 (n_rows if averaging else 0, n_features), dtype=dtype
@@ -373,6 +388,10 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             "avg_intercept": np.zeros(n_rows if averaging else 0),
             "steps": np.zeros(n_rows if self._one_vs_rest(n_rows) else 1),
         }
+        if reuse:
+            state["intercept_state"] = self._intercept_state.copy()
+            state["steps"] = self._optimizer_steps.copy()
+        return state
 
     def _initial_state(self, X, coef_init, intercept_init):
         """Working arrays for training on ``X`` from zeros,
@@ -399,9 +418,7 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                 raise ValueError("Provided intercept_init does not match dataset.")
             intercept[:] = intercept_init.ravel()
         state = self._fresh_state(n_rows, n_features, dtype, coef, intercept,
-                                  sp.issparse(X))
-        if warm:
-            self._reuse_optimizer_state(state)
+                                  sp.issparse(X), reuse=warm)
         return state
 
     def _warn_if_not_converged(self):
@@ -421,14 +438,6 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                 stacklevel=3,
             )
 
-    def _reuse_optimizer_state(self, state):
-        """Carry the fitted optimizer state into ``state`` if it fits (in
-        the layout and dtype ``state`` has)."""
-        if self._coef_state.shape == state["coef_state"].shape:
-            state["coef_state"][...] = self._coef_state
-            state["intercept_state"] = self._intercept_state.copy()
-            state["steps"] = self._optimizer_steps.copy()
-
     def _continued_state(self, X):
         """Copies of the fitted arrays, to continue training on ``X`` from.  Changing
         ``optimizer`` between calls starts its state afresh; turning
@@ -440,8 +449,7 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         coef = np.array(coef, dtype=dtype, order="C").reshape(n_rows, -1)
         state = self._fresh_state(n_rows, coef.shape[1], dtype, coef,
                                   np.asarray(intercept).reshape(n_rows),
-                                  sp.issparse(X))
-        self._reuse_optimizer_state(state)
+                                  sp.issparse(X), reuse=True)
         if self.average and has_average:
             state["avg_coef"] = np.array(
                 self._average_coef, dtype=dtype, order="C"

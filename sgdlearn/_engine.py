@@ -137,18 +137,12 @@ class Validation:
         return float(np.mean(r2))
 
 
-def penalty(settings, coef):
+def penalty(settings, sq_norm, l1_norm):
+    """The objective's penalty, from the kernel's norms of coef."""
     if not settings.penalized:
         return 0.0
     l1 = settings.l1_ratio
-    value = 0.0
-    if l1 < 1:
-        # einsum, not np.dot: BLAS would wake its threads for every epoch.
-        flat = coef.ravel()
-        value += (1 - l1) * 0.5 * float(np.einsum("i,i->", flat, flat))
-    if l1 > 0:
-        value += l1 * float(np.abs(coef).sum())
-    return settings.alpha * value
+    return settings.alpha * ((1 - l1) * 0.5 * sq_norm + l1 * l1_norm)
 
 
 class Trainer:
@@ -189,7 +183,7 @@ class Trainer:
         self.task["positive"] = float(problem.positive)
         coef_state, interleaved = _kernel_layout(problem.coef_state)
         (sumloss, n_updates, status, failed_at, t_end, step, reference,
-         final) = kernel.fit_epoch(
+         final, sq_norm, l1_norm) = kernel.fit_epoch(
             X_data=rows.data,
             X_indices=rows.indices,
             X_indptr=rows.indptr,
@@ -219,7 +213,7 @@ class Trainer:
         # Diverged yet finite (gradients are clipped): worth a warning.
         self.loss_ratio = final / max(reference, 1.0)
         n_rows = max(self.order.shape[0], 1)
-        objective = sumloss / n_rows + penalty(settings, problem.coef)
+        objective = sumloss / n_rows + penalty(settings, sq_norm, l1_norm)
         problem.losses.append(objective)
         score = None
         if settings.validation is not None:

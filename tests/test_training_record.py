@@ -64,6 +64,21 @@ def test_divergence_is_a_value_error(diabetes):
         GDRegressor(eta0=1e30, learning_rate="constant").fit(X, y)
 
 
+@pytest.mark.parametrize("sparse", [False, True])
+def test_weights_overflowing_in_the_last_update_are_caught(sparse):
+    """The last update's effect is in no loss the epoch saw: only the check
+    of the final weights can catch an overflow there."""
+    import scipy.sparse as sp
+
+    X = np.array([[1e300]])
+    X = sp.csr_matrix(X) if sparse else X
+    model = GDRegressor(learning_rate="constant", eta0=1e10, penalty=None,
+                        fit_intercept=False, max_iter=1, tol=None)
+    with pytest.raises(DivergenceError, match="the weights became non-finite"):
+        model.fit(X, [1.0])
+    assert not hasattr(model, "coef_")
+
+
 def test_finite_divergence_warns(diabetes):
     """scikit-learn's SGD silently returns 1e13 weights for eta0=10 on
     diabetes (clipped gradients keep them finite); sgdlearn warns, at the
