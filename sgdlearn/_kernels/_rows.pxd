@@ -23,6 +23,39 @@ cdef extern from *:
     void SGDL_PREFETCH(const void* p) noexcept nogil
 
 
+cdef extern from *:
+    """
+    /* The sparse dot product as a scalar loop with four accumulators: gcc
+       -O3 otherwise vectorizes it into index shuffles and emulated gathers,
+       which cost more than they save on rows of tens of non-zeros. */
+    #if defined(__GNUC__) && !defined(__clang__)
+    #define SGDL_SCALAR __attribute__((optimize("no-tree-vectorize")))
+    #else
+    #define SGDL_SCALAR
+    #endif
+    #define SGDL_SPARSE_DOT(NAME, T) \\
+    static SGDL_SCALAR double NAME(const T* w, const T* x, const int* idx, \\
+                                   int nnz) { \\
+        double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0; \\
+        int j = 0; \\
+        for (; j + 4 <= nnz; j += 4) { \\
+            a0 += (double) w[idx[j]] * x[j]; \\
+            a1 += (double) w[idx[j + 1]] * x[j + 1]; \\
+            a2 += (double) w[idx[j + 2]] * x[j + 2]; \\
+            a3 += (double) w[idx[j + 3]] * x[j + 3]; \\
+        } \\
+        for (; j < nnz; j++) a0 += (double) w[idx[j]] * x[j]; \\
+        return (a0 + a1) + (a2 + a3); \\
+    }
+    SGDL_SPARSE_DOT(sgdl_sparse_dot_d, double)
+    SGDL_SPARSE_DOT(sgdl_sparse_dot_f, float)
+    """
+    double sgdl_sparse_dot_d(const double* w, const double* x, const int* idx,
+                             int nnz) noexcept nogil
+    double sgdl_sparse_dot_f(const float* w, const float* x, const int* idx,
+                             int nnz) noexcept nogil
+
+
 cdef struct Rows:
     const void* data        # float32 or float64, as the kernel's fused type
     const int* indices      # NULL for dense input
@@ -85,16 +118,10 @@ cdef inline double dot(const floating* w, const floating* x, const int* idx,
         while j < nnz:
             a0 += <double> w[j] * x[j]
             j += 1
+    elif floating is double:
+        return sgdl_sparse_dot_d(w, x, idx, nnz)
     else:
-        while j + 4 <= nnz:
-            a0 += <double> w[idx[j]] * x[j]
-            a1 += <double> w[idx[j + 1]] * x[j + 1]
-            a2 += <double> w[idx[j + 2]] * x[j + 2]
-            a3 += <double> w[idx[j + 3]] * x[j + 3]
-            j += 4
-        while j < nnz:
-            a0 += <double> w[idx[j]] * x[j]
-            j += 1
+        return sgdl_sparse_dot_f(w, x, idx, nnz)
     return (a0 + a1) + (a2 + a3)
 
 
