@@ -328,6 +328,43 @@ def test_sparse_adaptive_update_in_chunks(optimizer, batch_size, dtype):
     check_against_reference("reg", XW_CSR.astype(dtype), YW_REG, SWW, **params)
 
 
+@pytest.mark.parametrize("batch_size", [1, 7])
+@pytest.mark.parametrize("optimizer", ["rmsprop_centered", "amsgrad", "adamw"])
+@pytest.mark.parametrize("problem", ["ovr", "multinomial", "multi_output"])
+def test_interleaved_state_gives_the_planar_result(problem, optimizer,
+                                                   batch_size, monkeypatch):
+    """Several weight rows (one-vs-rest in threads, softmax, two outputs)
+    share one interleaved state array on CSR input: the kernel must find
+    each row's and each slot's state where Python put it.  Forcing the
+    planar layout (which the kernel also accepts) must change nothing."""
+    import sgdlearn._base
+
+    X = XS_CSR
+    if problem == "multi_output":
+        y = np.column_stack([YS_REG, -2.0 * YS_REG + 1.0])
+        Est, extra = GDRegressor, {}
+    else:
+        y = np.digitize(YS_REG, np.quantile(YS_REG, [0.33, 0.66]))
+        Est = GDClassifier
+        extra = ({"n_jobs": 2} if problem == "ovr"
+                 else {"multi_class": "multinomial", "loss": "log_loss"})
+    params = dict(OPTIMIZERS[optimizer], batch_size=batch_size, max_iter=4,
+                  tol=None, random_state=0, penalty="l2", **extra)
+    interleaved = Est(**params).fit(X, y)
+    assert not interleaved._coef_state.flags.c_contiguous
+    state_array = sgdlearn._base._state_array
+    monkeypatch.setattr(sgdlearn._base, "_state_array",
+                        lambda shape, dtype, sparse, source=None:
+                        state_array(shape, dtype, False, source))
+    planar = Est(**params).fit(X, y)
+    assert planar._coef_state.flags.c_contiguous
+    assert_array_equal(interleaved.coef_, planar.coef_)
+    assert_array_equal(interleaved.intercept_, planar.intercept_)
+    for name, value in planar.optimizer_state_.items():
+        assert_array_equal(interleaved.optimizer_state_[name], value,
+                           err_msg=name)
+
+
 @pytest.mark.parametrize("optimizer", ["rmsprop_centered", *ADAM_LIKE])
 def test_state_carries_over_between_dense_and_sparse_calls(optimizer):
     """Sparse training keeps the optimizer state interleaved (one cache line
