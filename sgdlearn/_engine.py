@@ -64,11 +64,12 @@ class DivergenceError(ValueError):
 
 
 def _kernel_layout(coef_state):
-    """The C-contiguous array the kernel takes for a (K, n_slots, d) state,
-    and whether it is interleaved ((K, d, n_slots) in memory)."""
+    """The array the kernel takes for a (K, n_slots, d) state, and whether
+    it is interleaved ((K, d, n_slots) in memory).  Never a copy: the kernel
+    updates it in place (and rejects an array that is not C-contiguous)."""
     if coef_state.flags.c_contiguous:
         return coef_state, False
-    return np.ascontiguousarray(coef_state.transpose(0, 2, 1)), True
+    return coef_state.transpose(0, 2, 1), True
 
 
 @dataclass
