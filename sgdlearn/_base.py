@@ -82,7 +82,6 @@ def transactional(method):
     return wrapper
 
 
-
 def _state_array(shape, dtype, sparse, source=None):
     """An optimizer state array indexed (row, slot, feature): zeros, or a
     copy of ``source`` (any layout and dtype).  For sparse X it is a view of
@@ -100,6 +99,7 @@ def _state_array(shape, dtype, sparse, source=None):
         out = np.empty(shape, dtype=dtype)
         out[...] = source
     return out.transpose(0, 2, 1) if sparse else out
+
 
 class InconsistentVersionWarning(UserWarning):
     """A model is unpickled by another sgdlearn version than saved it.
@@ -439,9 +439,9 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             )
 
     def _continued_state(self, X):
-        """Copies of the fitted arrays, to continue training on ``X`` from.  Changing
-        ``optimizer`` between calls starts its state afresh; turning
-        ``average`` on starts a fresh average."""
+        """Copies of the fitted arrays, to continue training on ``X`` from.
+        Changing ``optimizer`` between calls starts its state afresh;
+        turning ``average`` on starts a fresh average."""
         n_rows, dtype = self._n_rows(), X.dtype
         has_average = getattr(self, "_average_coef", None) is not None
         coef = self._standard_coef if has_average else self.coef_
