@@ -387,6 +387,34 @@ def test_state_carries_over_between_dense_and_sparse_calls(optimizer):
                         atol=1e-300, err_msg=name)
 
 
+# Past 1 MB of weights and state, the per-sample CSR loop prefetches the
+# lines of the rows a few places ahead in the shuffled order (lazy
+# counters, weights, state, average, L1 record); below, only the current
+# row's state.  The same rows spread over 2**18 columns take that path.
+@pytest.mark.parametrize("params", [
+    dict(optimizer="sgd", average=True, penalty="elasticnet", l1_ratio=0.3),
+    dict(optimizer="momentum", momentum=0.8),
+    dict(optimizer="adam"),
+    dict(optimizer="amsgrad", multi_class="multinomial", loss="log_loss"),
+], ids=["averaged-elasticnet-sgd", "momentum", "adam", "multinomial-amsgrad"])
+def test_wide_sparse_model_is_the_narrow_one(params):
+    n_wide = 2**18
+    # Increasing: each row keeps its order of columns, so its sums too.
+    cols = np.sort(np.random.default_rng(4).choice(n_wide, XS.shape[1],
+                                                   replace=False))
+    wide = sp.csr_matrix((XS_CSR.data, cols[XS_CSR.indices], XS_CSR.indptr),
+                         shape=(XS.shape[0], n_wide))
+    y = np.digitize(YS_REG, np.quantile(YS_REG, [0.33, 0.66]))
+    params = dict(params, max_iter=3, tol=None, shuffle=True, random_state=0,
+                  learning_rate="constant", eta0=0.05)
+    narrow_est = GDClassifier(**params).fit(XS_CSR, y)
+    wide_est = GDClassifier(**params).fit(wide, y)
+    assert np.count_nonzero(narrow_est.coef_) > XS.shape[1]
+    assert_array_equal(wide_est.coef_[:, cols], narrow_est.coef_)
+    assert np.count_nonzero(wide_est.coef_) == np.count_nonzero(narrow_est.coef_)
+    assert_array_equal(wide_est.intercept_, narrow_est.intercept_)
+
+
 @pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("penalty", [None, "l2", "l1", "elasticnet"])

@@ -7,20 +7,28 @@ from cython cimport floating
 cdef extern from *:
     """
     /* An asm volatile prefetch: gcc 12 deletes __builtin_prefetch loops as
-       dead code once they are inlined into the epoch loop. */
+       dead code once they are inlined into the epoch loop.  _L2 asks for
+       the line in L2 only, which has more miss buffers than L1. */
     #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
     #define SGDL_PREFETCH(p) \\
         __asm__ __volatile__("prefetcht0 %0" : : "m"(*(const char*)(p)))
+    #define SGDL_PREFETCH_L2(p) \\
+        __asm__ __volatile__("prefetcht1 %0" : : "m"(*(const char*)(p)))
     #elif defined(__GNUC__) && defined(__aarch64__)
     #define SGDL_PREFETCH(p) \\
         __asm__ __volatile__("prfm pldl1keep, %a0" : : "p"(p))
+    #define SGDL_PREFETCH_L2(p) \\
+        __asm__ __volatile__("prfm pldl2keep, %a0" : : "p"(p))
     #elif defined(__GNUC__) || defined(__clang__)
     #define SGDL_PREFETCH(p) __builtin_prefetch((const void*)(p), 0, 3)
+    #define SGDL_PREFETCH_L2(p) __builtin_prefetch((const void*)(p), 0, 2)
     #else
     #define SGDL_PREFETCH(p) ((void)0)
+    #define SGDL_PREFETCH_L2(p) ((void)0)
     #endif
     """
     void SGDL_PREFETCH(const void* p) noexcept nogil
+    void SGDL_PREFETCH_L2(const void* p) noexcept nogil
 
 
 cdef extern from *:
@@ -79,7 +87,8 @@ cdef inline int get_row(const Rows* R, Py_ssize_t i, const floating** values,
 
 
 cdef inline void prefetch_row(const Rows* R, Py_ssize_t i,
-                              const floating* like) noexcept nogil:
+                              const floating* like,
+                              bint into_l2=False) noexcept nogil:
     """Ask for row i's cache lines before they are needed: shuffled rows
     defeat the hardware prefetcher."""
     cdef const floating* data = <const floating*> R.data
@@ -96,6 +105,12 @@ cdef inline void prefetch_row(const Rows* R, Py_ssize_t i,
         n_values = (R.indptr[i + 1] - R.indptr[i]) * sizeof(floating)
         indices = <const char*> (R.indices + R.indptr[i])
         n_indices = (R.indptr[i + 1] - R.indptr[i]) * sizeof(int)
+    if into_l2:
+        for off in range(0, n_values, 64):
+            SGDL_PREFETCH_L2(values + off)
+        for off in range(0, n_indices, 64):
+            SGDL_PREFETCH_L2(indices + off)
+        return
     for off in range(0, n_values, 64):
         SGDL_PREFETCH(values + off)
     for off in range(0, n_indices, 64):
