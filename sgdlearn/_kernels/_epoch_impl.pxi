@@ -42,9 +42,9 @@ cdef Py_ssize_t DENSE_L2_PREFETCH_BYTES = 12288
 # below, they mostly sit in L2 already and only the current row's state is
 # prefetched into L1.  Per-sample epochs on 100k rows of 50 non-zeros,
 # lookahead / current row, paired in one process: 2**18 columns, lazy Adam
-# 0.62 and 0.75, momentum 0.62, plain SGD 0.85 (rows of 10, 25 and 200
-# non-zeros: 0.7 to 0.96); 65536 columns even; 16384 and 4096 columns
-# 1.15 and 1.25.
+# 0.62 and 0.75, momentum 0.62, plain SGD 0.85 (rows of 10 and 25
+# non-zeros: 0.73 to 0.92; of 200: 1.04); 65536 columns 1.03; 16384 and
+# 4096 columns 1.15 and 1.23 to 1.33.
 cdef Py_ssize_t L2_RESIDENT_BYTES = 1 << 20
 
 cpdef enum Status:
