@@ -133,11 +133,19 @@ cdef inline void prefetch_sample(const Task* tk, Py_ssize_t s,
 
 cdef inline void prefetch_ahead(const Task* tk, Py_ssize_t s,
                                 const floating* like) noexcept nogil:
-    """While visiting ``order[s]``, prefetch the rows to come."""
+    """While visiting ``order[s]``, prefetch the rows to come.  Their
+    targets and weights go to L2 with the far rows too: y is read at random
+    and the rows streaming through L2 evict it (plain SGD on 100k x 100
+    float64: paired 0.96 in two A/Bs)."""
+    cdef Py_ssize_t i
     if s + tk.ahead < tk.n_order:
         prefetch_sample(tk, s + tk.ahead, like)
     if tk.far and s + tk.far < tk.n_order:
-        prefetch_row(&tk.rows, tk.order[s + tk.far], like, True)
+        i = tk.order[s + tk.far]
+        prefetch_row(&tk.rows, i, like, True)
+        SGDL_PREFETCH_L2((<const floating*> tk.y) + i * tk.y_stride)
+        if tk.sw != NULL:
+            SGDL_PREFETCH_L2(tk.sw + i)
 
 
 cdef inline void prefetch_coordinates(const Task* tk, const Model* m,
