@@ -7,6 +7,8 @@ import scipy.sparse as sp
 
 from sgdlearn._sklearn_compat import _check_sample_weight
 
+_CSR_TYPES = (sp.csr_matrix, sp.csr_array)
+
 _EMPTY_INDEX = np.empty(0, dtype=np.intc)
 _INT32_MAX = np.iinfo(np.int32).max
 
@@ -38,6 +40,10 @@ def kernel_rows(X):
     if not sp.issparse(X):
         return Rows(X, X.reshape(-1), _EMPTY_INDEX, _EMPTY_INDEX,
                     n_samples, n_features)
+    # First: scipy's own routines (sum_duplicates) trust the structure, and
+    # a backwards indptr made them fail with "vector::_M_default_append".
+    _check_csr_structure(X.indices, X.indptr, X.data.shape[0], n_samples,
+                         n_features)
     if not X.has_canonical_format:
         # A duplicate index would be updated twice by one per-sample step.
         X = X.copy()
@@ -50,7 +56,6 @@ def kernel_rows(X):
         )
     indices = X.indices.astype(np.intc, copy=False)
     indptr = X.indptr.astype(np.intc, copy=False)
-    _check_csr_structure(indices, indptr, X.data.shape[0], n_samples, n_features)
     # Explicit zeros are kept: on dense input every coordinate is present.
     return Rows(X, X.data, indices, indptr, n_samples, n_features)
 
@@ -74,21 +79,23 @@ def _check_csr_structure(indices, indptr, nnz, n_samples, n_features):
 
 def quick_array(X, n_features, dtype):
     """X itself when it is already what validation would return: a finite,
-    C-ordered 2-D ndarray of ``dtype`` with ``n_features`` columns and at
-    least one row.  None otherwise (the caller then runs scikit-learn's full
-    validation, which raises the usual errors).  This keeps the overhead of
-    small ``partial_fit`` calls low."""
-    if (
-        type(X) is np.ndarray
-        and X.dtype == dtype
+    C-ordered 2-D ndarray, or a CSR matrix/array with finite values, of
+    ``dtype`` with ``n_features`` columns and at least one row.  None
+    otherwise (the caller then runs scikit-learn's full validation, which
+    raises the usual errors).  This keeps the overhead of small
+    ``partial_fit`` calls low (scikit-learn's validation of a 10-row CSR
+    batch: ~65 us).  A CSR's indices are checked by ``kernel_rows``."""
+    if not (
+        (type(X) is np.ndarray and X.flags.c_contiguous or type(X) in _CSR_TYPES)
         and X.ndim == 2
+        and X.dtype == dtype
         and X.shape[0] > 0
         and X.shape[1] == n_features
-        and X.flags.c_contiguous
-        and np.isfinite(X.sum())  # one pass; inf/NaN (or overflow) -> full check
     ):
-        return X
-    return None
+        return None
+    # One pass; inf/NaN (or overflow) -> the full check and its message.
+    values = X.data if type(X) in _CSR_TYPES else X
+    return X if np.isfinite(values.sum()) else None
 
 
 def quick_targets(y, n_samples, numeric):

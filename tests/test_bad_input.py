@@ -57,6 +57,19 @@ def _csr_unsorted(a):
     return m
 
 
+def _csr_out_of_range(a, which):
+    """A CSR scipy accepts until checked: an index past the last column, or
+    an indptr running backwards."""
+    m = sp.csr_array(a)
+    if which == "indices":
+        m.indices = m.indices.copy()
+        m.indices[7] = a.shape[1]
+    else:
+        m.indptr = m.indptr.copy()
+        m.indptr[5] = m.indptr[7]
+    return m
+
+
 def _csr_explicit_zeros(a):
     m = sp.csr_array(a)
     m.data[::4] = 0.0  # stored, but zero
@@ -84,6 +97,14 @@ CASES = [
     ("X_nan_proba", "fitted", "predict_proba", dict(X=_with(np.nan)), err(V, "contains NaN")),
     ("X_nan_score", "fitted", "score", dict(X=_with(np.nan)), err(V, "contains NaN")),
     ("X_nan_sparse_fit", "unfitted", "fit", dict(X=sp.csr_array(_with(np.nan))), err(V, "contains NaN")),
+    # partial_fit takes CSR of the model's dtype without scikit-learn's
+    # validation when its values are finite: the rest must still be caught.
+    ("X_nan_sparse_partial_fit", "fitted", "partial_fit", dict(X=sp.csr_array(_with(np.nan))), err(V, "Input X contains NaN")),
+    ("X_inf_sparse_partial_fit", "fitted", "partial_fit", dict(X=sp.csr_matrix(_with(np.inf))), err(V, "Input X contains infinity")),
+    ("X_csr_index_past_end_fit", "unfitted", "fit", dict(X=_csr_out_of_range(X, "indices")), err(V, "malformed CSR")),
+    ("X_csr_index_past_end_partial_fit", "fitted", "partial_fit", dict(X=_csr_out_of_range(X, "indices")), err(V, "malformed CSR")),
+    ("X_csr_indptr_backwards_fit", "unfitted", "fit", dict(X=_csr_out_of_range(X, "indptr")), err(V, "malformed CSR")),
+    ("X_csr_indptr_backwards_partial_fit", "fitted", "partial_fit", dict(X=_csr_out_of_range(X, "indptr")), err(V, "malformed CSR")),
     # --- X: shapes
     ("X_empty_fit", "unfitted", "fit", dict(X=X[:0], y=Y_CLF[:0]), err(V, "0 sample")),
     ("X_empty_partial_fit", "fitted", "partial_fit", dict(X=X[:0], y=Y_CLF[:0]), err(V, "0 sample")),
@@ -114,6 +135,8 @@ CASES = [
     ("X_list", "unfitted", "fit", dict(X=X.tolist()), OK),
     ("X_csr_int64_indices", "fitted", "partial_fit", dict(X=_csr_int64(X)), OK),
     ("X_csr_unsorted", "fitted", "partial_fit", dict(X=_csr_unsorted(X)), OK),
+    ("X_csr_float32_partial_fit", "fitted", "partial_fit", dict(X=sp.csr_array(X.astype(np.float32))), OK),
+    ("X_csr_matrix_partial_fit", "fitted", "partial_fit", dict(X=sp.csr_matrix(X)), OK),
     ("X_csr_explicit_zeros", "unfitted", "fit", dict(X=_csr_explicit_zeros(X)), OK),
     ("X_coo", "fitted", "partial_fit", dict(X=sp.coo_array(X)), OK),
     # --- y
