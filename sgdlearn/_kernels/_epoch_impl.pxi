@@ -43,8 +43,8 @@ cdef Py_ssize_t DENSE_L2_PREFETCH_BYTES = 12288
 # prefetched into L1.  Per-sample epochs on 100k rows of 50 non-zeros,
 # lookahead / current row, paired in one process: 2**18 columns, lazy Adam
 # 0.62 and 0.75, momentum 0.62, plain SGD 0.85 (rows of 10 and 25
-# non-zeros: 0.73 to 0.92; of 200: 1.04); 65536 columns 1.03; 16384 and
-# 4096 columns 1.15 and 1.23 to 1.33.
+# non-zeros: 0.73 to 0.92; of 100 and 200: 0.87 and 0.79); 65536 columns
+# 1.03; 16384 and 4096 columns 1.15 and 1.23 to 1.33.
 cdef Py_ssize_t L2_RESIDENT_BYTES = 1 << 20
 
 cpdef enum Status:
