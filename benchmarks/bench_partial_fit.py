@@ -14,6 +14,11 @@ stream.  Target: ratio <= 0.25 on 10-row batches.
 The "hashed" lines stream 10-row batches of CSR rows with 2**18 columns (50
 non-zeros per row, as hashed text features): there every call pays passes
 over the 2 MB weight vector (and the optimizer state), in both libraries.
+
+The "predict" lines time ``predict`` on the same 10-row batches with models
+fitted on the first 50 (a stream evaluated before each update calls it as
+often as ``partial_fit``); the predictions of both libraries agree on
+most rows, which the line shows.
 """
 
 import functools
@@ -89,6 +94,29 @@ def bench(kind, data, batch_size, n_calls, repeats, classes="every",
     print(line, flush=True)
 
 
+def bench_predict(kind, data, n_calls, repeats, label=None, batch_size=10):
+    ours, peer, y, _, _ = estimators(kind, data)
+    classes = "every" if kind == "classifier" else None
+    batches = make_batches(data, y, batch_size, n_calls)
+    fitted = {who: stream(cls, batches[:50], classes)
+              for who, cls in (("ours", ours), ("peer", peer))}
+    best, predictions = best_of(
+        {who: (lambda e=est: [e.predict(X) for X, _ in batches])
+         for who, est in fitted.items()},
+        repeats,
+    )
+    ours_pred, peer_pred = (np.concatenate(predictions[who])
+                            for who in ("ours", "peer"))
+    if kind == "classifier":
+        agree = f"same label on {np.mean(ours_pred == peer_pred):.1%} of rows"
+    else:
+        agree = f"correlation {np.corrcoef(ours_pred, peer_pred)[0, 1]:.4f}"
+    per_call = {who: best[who] / n_calls for who in best}
+    print(f"{label or 'predict ' + kind:<23} {batch_size:>3} rows/call  "
+          f"{compare(per_call['ours'], per_call['peer'])} per call | {agree}",
+          flush=True)
+
+
 def after_many(kind, data, n_before, repeats, n_calls=1000, batch_size=10):
     """Per-call time of ``n_calls`` calls made after ``n_before`` others."""
     ours, peer, y, _, _ = estimators(kind, data)
@@ -122,6 +150,10 @@ def main():
     bench("classifier", hashed, 10, n_calls // 2, args.repeats,
           ours_params=dict(optimizer="adam", learning_rate="constant",
                            eta0=1e-3), label="hashed 2**18 adam")
+    for kind in ("classifier", "regressor"):
+        bench_predict(kind, data, n_calls, args.repeats)
+    bench_predict("classifier", hashed, n_calls // 2, args.repeats,
+                  label="predict hashed 2**18")
     n_before = 2_000 if args.quick else 20_000
     for kind in ("classifier", "regressor"):
         after_many(kind, data, n_before, min(args.repeats, 2))

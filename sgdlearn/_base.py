@@ -243,6 +243,22 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                     return X_ok, y_ok
         return self._validated(X, y, reset=False, dtype=(self.coef_.dtype,))
 
+    def _prediction_input(self, X):
+        """X for the prediction methods of a fitted model: as given when it
+        plainly is valid (C-ordered float32/float64 ndarray or CSR, finite,
+        ``n_features_in_`` columns, no feature names to compare), else
+        through scikit-learn's validation and its messages.  On a 10-row
+        chunk that validation is most of a ``predict`` call."""
+        check_is_fitted(self)
+        if (
+            not hasattr(self, "feature_names_in_")
+            and getattr(X, "dtype", None) in (np.float32, np.float64)
+        ):
+            X_ok = quick_array(X, self.n_features_in_, X.dtype)
+            if X_ok is not None:
+                return X_ok
+        return validate_data(self, X, accept_sparse="csr", reset=False)
+
     @staticmethod
     def _sample_weights(sample_weight, X, allow_all_zero=False):
         """Validated float64 weights, or None for unit weights."""

@@ -8,6 +8,7 @@ from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.class_weight import compute_class_weight
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -415,7 +416,32 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             ``X @ coef_.T + intercept_``: for two classes, positive values
             predict ``classes_[1]``.
         """
-        return super().decision_function(X)
+        X = self._prediction_input(X)
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
+        scores = scores + self.intercept_
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X):
+        """Predict class labels.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Input data.
+
+        Returns
+        -------
+        ndarray of shape (n_samples,)
+            The class of each sample: ``classes_[1]`` where the decision
+            function is positive for two classes, else the class of the
+            largest score.
+        """
+        scores = self.decision_function(X)
+        if scores.ndim == 1:
+            indices = (scores > 0).astype(np.intp)
+        else:
+            indices = scores.argmax(axis=1)
+        return self.classes_[indices]
 
     def _check_proba(self):
         if self.loss not in ("log_loss", "modified_huber"):

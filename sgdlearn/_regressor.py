@@ -8,7 +8,6 @@ from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import ShuffleSplit
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sgdlearn._base import BaseGD, partial_fit_context, transactional
 from sgdlearn._classifier import validation_split
@@ -248,8 +247,7 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
                            max_epochs=1)
 
     def _decision_function(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse="csr", reset=False)
+        X = self._prediction_input(X)
         scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
         scores = scores + self.intercept_
         return scores.ravel() if self._single_output else scores

@@ -195,6 +195,46 @@ def test_predict_proba(digits, breast_cancer):
     assert "not available for loss='hinge'" in str(info.value.__cause__)
 
 
+@pytest.mark.parametrize("layout", ["dense", "csr", "sparse_coef"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("problem", ["binary", "ovr", "multinomial",
+                                     "regression", "two_outputs"])
+def test_plainly_valid_input_skips_validation_with_the_same_predictions(
+        problem, dtype, layout, wine, monkeypatch):
+    """The prediction methods take a C-ordered float ndarray or a CSR as
+    given (scikit-learn's validation is most of a small call): they must
+    return what the validated path returns, bit for bit."""
+    import sgdlearn._base
+
+    X, y = wine
+    X = X.astype(dtype)
+    if problem in ("regression", "two_outputs"):
+        y = X[:, :2] @ [1.0, -2.0] if problem == "regression" else X[:, :2]
+        est = GDRegressor(max_iter=5, tol=None, random_state=0)
+        methods = ["predict"]
+    else:
+        y = (y == y[0]).astype(int) if problem == "binary" else y
+        multi_class = "multinomial" if problem == "multinomial" else "ovr"
+        est = GDClassifier(loss="log_loss", multi_class=multi_class,
+                           max_iter=5, tol=None, random_state=0)
+        methods = ["decision_function", "predict", "predict_proba"]
+    est.fit(X, y)
+    if layout == "sparse_coef":
+        est.sparsify()
+    Xp = sp.csr_array(X) if layout == "csr" else X
+
+    def no_validation(*args, **kwargs):
+        raise AssertionError("validate_data called on plainly valid input")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(sgdlearn._base, "validate_data", no_validation)
+        fast = {name: getattr(est, name)(Xp) for name in methods}
+    monkeypatch.setattr(sgdlearn._base, "quick_array", lambda *args: None)
+    for name, value in fast.items():
+        assert_array_equal(getattr(est, name)(Xp), value, err_msg=name)
+    assert fast["predict"].shape[0] == X.shape[0]
+
+
 def test_sparsify_densify(digits):
     X, y = digits
     clf = GDClassifier(penalty="l1", alpha=1e-3, random_state=0).fit(X, y)
