@@ -19,6 +19,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.utils import check_random_state
+from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sgdlearn._callbacks import EpochCallbacks, wants_callbacks
@@ -258,6 +259,12 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             if X_ok is not None:
                 return X_ok
         return validate_data(self, X, accept_sparse="csr", reset=False)
+
+    def _scores(self, X):
+        """``X @ coef_.T + intercept_``, shaped (n_samples, n_rows)."""
+        X = self._prediction_input(X)
+        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
+        return scores + self.intercept_
 
     @staticmethod
     def _sample_weights(sample_weight, X, allow_all_zero=False):

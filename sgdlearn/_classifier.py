@@ -8,7 +8,6 @@ from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.class_weight import compute_class_weight
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
@@ -416,9 +415,7 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             ``X @ coef_.T + intercept_``: for two classes, positive values
             predict ``classes_[1]``.
         """
-        X = self._prediction_input(X)
-        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
-        scores = scores + self.intercept_
+        scores = self._scores(X)
         return scores.ravel() if scores.shape[1] == 1 else scores
 
     def predict(self, X):

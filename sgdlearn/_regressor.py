@@ -7,7 +7,6 @@ from sklearn.base import RegressorMixin
 from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import ShuffleSplit
-from sklearn.utils.extmath import safe_sparse_dot
 
 from sgdlearn._base import BaseGD, partial_fit_context, transactional
 from sgdlearn._classifier import validation_split
@@ -247,9 +246,7 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
                            max_epochs=1)
 
     def _decision_function(self, X):
-        X = self._prediction_input(X)
-        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
-        scores = scores + self.intercept_
+        scores = self._scores(X)
         return scores.ravel() if self._single_output else scores
 
     def __sklearn_tags__(self):
