@@ -415,6 +415,34 @@ def test_wide_sparse_model_is_the_narrow_one(params):
     assert_array_equal(wide_est.intercept_, narrow_est.intercept_)
 
 
+# Sparse mini-batches past 1 MB of weights and state: mark_batch also
+# prefetches each column's lines, and a catch-up over more than 64 columns
+# asks for them ahead.  Rows of 100 to 140 non-zeros, 7 to a batch.
+@pytest.mark.parametrize("params", [
+    dict(optimizer="sgd", average=True, penalty="elasticnet", l1_ratio=0.3),
+    dict(optimizer="momentum", momentum=0.8),
+    dict(optimizer="rmsprop", centered=True),
+    dict(optimizer="adam"),
+    dict(optimizer="nesterov", multi_class="multinomial", loss="log_loss"),
+], ids=["averaged-elasticnet-sgd", "momentum", "rmsprop-centered", "adam",
+        "multinomial-nesterov"])
+def test_wide_sparse_batches_are_the_narrow_ones(params):
+    n_wide = 2**18
+    cols = np.sort(np.random.default_rng(5).choice(n_wide, XW.shape[1],
+                                                   replace=False))
+    wide = sp.csr_matrix((XW_CSR.data, cols[XW_CSR.indices], XW_CSR.indptr),
+                         shape=(XW.shape[0], n_wide))
+    y = np.digitize(YW_REG, np.quantile(YW_REG, [0.33, 0.66]))
+    params = dict(params, max_iter=3, tol=None, shuffle=True, random_state=0,
+                  learning_rate="constant", eta0=0.01, batch_size=7)
+    narrow_est = GDClassifier(**params).fit(XW_CSR, y)
+    wide_est = GDClassifier(**params).fit(wide, y)
+    assert np.count_nonzero(narrow_est.coef_) > XW.shape[1]
+    assert_array_equal(wide_est.coef_[:, cols], narrow_est.coef_)
+    assert np.count_nonzero(wide_est.coef_) == np.count_nonzero(narrow_est.coef_)
+    assert_array_equal(wide_est.intercept_, narrow_est.intercept_)
+
+
 @pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
 @pytest.mark.parametrize("penalty", [None, "l2", "l1", "elasticnet"])

@@ -88,11 +88,13 @@ cdef struct Scratch:
     double* c               # (K,) weighted loss gradients of the current row
     double* gscale          # (K,) gradient scale per output
     double* gb              # (K,) intercept gradients
-    void* G                 # gradient accumulator (K, d) of a mini-batch
-    void* Gc                # (K, n_touched) compacted sparse batch gradient
+    void* G                 # gradient accumulator (K, d) of a dense mini-batch
+    void* Gc                # (K, n_touched) gradient of a sparse mini-batch,
+    #                         at the touched coordinates' positions
     void* old               # (K, n) weights before the update (averaging)
     int* touched            # coordinates present in a sparse mini-batch
-    int* mark               # (d,) last batch that marked each coordinate
+    int* mark               # (d, 2): the last batch that marked coordinate j,
+    #                         and j's position in touched (one cache line)
 
 
 cdef struct Watch:
@@ -148,31 +150,37 @@ cdef inline void prefetch_ahead(const Task* tk, Py_ssize_t s,
             SGDL_PREFETCH_L2(tk.sw + i)
 
 
+cdef inline void prefetch_coordinate(const Model* m, const Lazy* lz,
+                                     Py_ssize_t j,
+                                     const floating* like) noexcept nogil:
+    """Ask for the lines an update will touch at column j: weights,
+    optimizer state, average, L1 record, last-update counter.  Into L2
+    only: prefetcht0 of the same lines filled L1's miss buffers and was
+    slower (lazy Adam on 2**18 columns, next row into L1: +3%, into L2:
+    -25%)."""
+    cdef int k
+    if lz.last != NULL:
+        SGDL_PREFETCH_L2(lz.last + j)
+    for k in range(m.K):
+        SGDL_PREFETCH_L2(at(m.W, k * m.d + j, like))
+        if m.S != NULL:
+            SGDL_PREFETCH_L2(at(m.S, k * m.srow + j * m.sstep, like))
+        if m.AW != NULL:
+            SGDL_PREFETCH_L2(at(m.AW, k * m.d + j, like))
+        if m.Q != NULL:
+            SGDL_PREFETCH_L2(at(m.Q, k * m.d + j, like))
+
+
 cdef inline void prefetch_coordinates(const Task* tk, const Model* m,
                                       const Lazy* lz, Py_ssize_t i,
                                       const floating* like) noexcept nogil:
-    """Ask for the lines an update of CSR row i will touch at its columns:
-    weights, optimizer state, average, L1 record, last-update counter.
-    Into L2 only: prefetcht0 of the same lines filled L1's miss buffers and
-    was slower (lazy Adam on 2**18 columns, next row into L1: +3%, into
-    L2: -25%)."""
+    """prefetch_coordinate at each column of CSR row i."""
     cdef const floating* x
     cdef const int* xi
     cdef int nnz = get_row(&tk.rows, i, &x, &xi)
-    cdef Py_ssize_t jj, j
-    cdef int k
+    cdef Py_ssize_t jj
     for jj in range(nnz):
-        j = xi[jj]
-        if lz.last != NULL:
-            SGDL_PREFETCH_L2(lz.last + j)
-        for k in range(m.K):
-            SGDL_PREFETCH_L2(at(m.W, k * m.d + j, like))
-            if m.S != NULL:
-                SGDL_PREFETCH_L2(at(m.S, k * m.srow + j * m.sstep, like))
-            if m.AW != NULL:
-                SGDL_PREFETCH_L2(at(m.AW, k * m.d + j, like))
-            if m.Q != NULL:
-                SGDL_PREFETCH_L2(at(m.Q, k * m.d + j, like))
+        prefetch_coordinate(m, lz, xi[jj], like)
 
 
 cdef inline double target(const Task* tk, const floating* y,
@@ -396,22 +404,49 @@ cdef void run_per_sample(Task* tk, Model* m, Lazy* lz, Scratch* sc,
             return
 
 
-cdef Py_ssize_t mark_batch(Task* tk, Scratch* sc, Py_ssize_t start,
-                           Py_ssize_t stop, int stamp,
+cdef Py_ssize_t mark_batch(Task* tk, const Model* m, const Lazy* lz,
+                           Scratch* sc, Py_ssize_t start, Py_ssize_t stop,
                            const floating* like) noexcept nogil:
-    """Collect the coordinates present in rows order[start:stop]."""
-    cdef Py_ssize_t r, jj, n_touched = 0
+    """Collect the distinct columns of rows order[start:stop] in sc.touched,
+    with each one's position there in sc.mark[2 j + 1].
+
+    Two passes.  Each occurrence of a column writes its rank among the
+    batch's non-zeros to mark[2 j]; then the occurrence that still finds its
+    own rank there is its column's last, and appends it.  (Marks left by
+    earlier batches are never read: the first pass overwrites those of this
+    batch's columns.)  No load waits on the stores before it: one pass that
+    asked "seen already?" and appended ran at ~16 cycles per non-zero even
+    with everything in L1, each load of mark waiting for the address of the
+    previous append.  The first pass is the batch's first look at its rows
+    and columns, so it also asks for them: the rows ahead and, when the
+    model outgrows L2 (tk.look > 0), the weights and state of each column,
+    for the dot products and the update."""
+    cdef Py_ssize_t r, jj, n_touched = 0, q = 0
     cdef int nnz, j
+    cdef int* mark = sc.mark
+    cdef int* touched = sc.touched
     cdef const floating* x
     cdef const int* xi
     for r in range(start, stop):
+        if r + tk.ahead < tk.n_order:
+            prefetch_sample(tk, r + tk.ahead, like)
         nnz = get_row(&tk.rows, tk.order[r], &x, &xi)
         for jj in range(nnz):
+            mark[2 * xi[jj]] = <int> (q + jj)
+            if tk.look:
+                prefetch_coordinate(m, lz, xi[jj], like)
+        q += nnz
+    q = 0
+    for r in range(start, stop):
+        nnz = get_row(&tk.rows, tk.order[r], &x, &xi)
+        for jj in range(nnz):
+            # Unconditional stores: an earlier occurrence's are overwritten
+            # by the last one's.
             j = xi[jj]
-            if sc.mark[j] != stamp:
-                sc.mark[j] = stamp
-                sc.touched[n_touched] = j
-                n_touched += 1
+            touched[n_touched] = j
+            mark[2 * j + 1] = <int> n_touched
+            n_touched += mark[2 * j] == <int> (q + jj)
+        q += nnz
     return n_touched
 
 
@@ -435,10 +470,11 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
         stop = min(start + tk.batch_size, tk.n_order)
         batch_loss = batch_weight = 0.0
         if sparse:
-            n_touched = mark_batch(tk, sc, start, stop, <int> (s + 1), x)
-            catch_up(m, lz, &tk.opt, sc.touched, n_touched, s, x)
+            n_touched = mark_batch(tk, m, lz, sc, start, stop, like)
+            memset(Gc, 0, m.K * n_touched * sizeof(floating))
+            catch_up(m, lz, &tk.opt, sc.touched, n_touched, s, like)
             if tk.l1 > 0:
-                clip_l1(m, sc.touched, n_touched, True, x)
+                clip_l1(m, sc.touched, n_touched, True, like)
         else:
             memset(G, 0, m.K * d * sizeof(floating))
         for k in range(m.K):
@@ -446,7 +482,8 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
         for r in range(start, stop):
             i = tk.order[r]
             nnz = get_row(&tk.rows, i, &x, &xi)
-            prefetch_ahead(tk, r, x)  # across batches too
+            if not sparse:
+                prefetch_ahead(tk, r, x)  # across batches too
             loss = row_loss(tk, m, x, xi, nnz, i, sc)
             if not (isfinite(loss) and isfinite(sc.p[0])):
                 out.status = DIVERGED
@@ -461,11 +498,12 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
                 ck = sc.c[k]
                 if ck == 0:
                     continue
-                Gk = G + k * d
                 if sparse:
+                    Gk = Gc + k * n_touched
                     for jj in range(nnz):
-                        Gk[xi[jj]] += ck * x[jj]
+                        Gk[sc.mark[2 * xi[jj] + 1]] += ck * x[jj]
                 else:
+                    Gk = G + k * d
                     for jj in range(nnz):
                         Gk[jj] += ck * x[jj]
         for k in range(m.K):
@@ -473,10 +511,6 @@ cdef void run_batches(Task* tk, Model* m, Lazy* lz, Scratch* sc,
             sc.gb[k] /= stop - start
         s += 1
         if sparse:
-            for k in range(m.K):
-                for jj in range(n_touched):
-                    Gc[k * n_touched + jj] = G[k * d + sc.touched[jj]]
-                    G[k * d + sc.touched[jj]] = 0
             update(tk, m, lz, sc, Gc, n_touched, sc.touched, n_touched, s)
         else:
             update(tk, m, lz, sc, G, d, NULL, d, s)
@@ -733,14 +767,14 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     sc.p, sc.c, sc.gscale, sc.gb = &p[0], &c[0], &gscale[0], &gb[0]
     sc.G = sc.Gc = sc.old = NULL
     sc.touched = sc.mark = NULL
-    if tk.batch_size > 1:
+    if tk.batch_size > 1 and sparse:
+        Gc = np.empty((K, d), dtype=dtype)
+        touched = np.empty(d, dtype=np.intc)
+        mark = np.empty(2 * d, dtype=np.intc)
+        sc.Gc, sc.touched, sc.mark = <void*> &Gc[0, 0], &touched[0], &mark[0]
+    elif tk.batch_size > 1:
         G = np.zeros((K, d), dtype=dtype)
         sc.G = <void*> &G[0, 0]
-        if sparse:
-            Gc = np.zeros((K, d), dtype=dtype)
-            touched = np.zeros(d, dtype=np.intc)
-            mark = np.zeros(d, dtype=np.intc)
-            sc.Gc, sc.touched, sc.mark = <void*> &Gc[0, 0], &touched[0], &mark[0]
     if averaging:
         old = np.zeros((K, d), dtype=dtype)
         sc.old = <void*> &old[0, 0]

@@ -7,6 +7,8 @@
 from cython cimport floating
 from libc.math cimport sqrt, sqrtf
 
+from sgdlearn._kernels._rows cimport SGDL_PREFETCH_L2
+
 cpdef enum OptimKind:
     SGD = 0
     MOMENTUM = 1
@@ -77,7 +79,11 @@ cdef inline void sparse_adaptive(const Optim* o, double l2, double vscale,
     cycles per coordinate for), then scatter the steps into w.  The result
     is the same as the one-pass loop's, because a sparse update's indices
     are distinct (CSR duplicates are summed before training; a mini-batch's
-    touched columns are distinct by construction)."""
+    touched columns are distinct by construction).
+
+    Each chunk first asks for the next chunk's weights and state (into L2):
+    a mini-batch update's coordinates were last seen a whole batch ago.  A
+    per-sample update's row fits in one chunk and was prefetched before."""
     cdef floating num[CHUNK]
     cdef floating den[CHUNK]
     cdef Py_ssize_t start, q, cn, j
@@ -97,6 +103,9 @@ cdef inline void sparse_adaptive(const Optim* o, double l2, double vscale,
     start = 0
     while start < n:
         cn = min(<Py_ssize_t> CHUNK, n - start)
+        for q in range(start + cn, min(start + 2 * cn, n)):
+            SGDL_PREFETCH_L2(w + idx[q])
+            SGDL_PREFETCH_L2(s0 + idx[q] * ss)
         if kind == ADAGRAD:
             for q in range(cn):
                 j = idx[start + q] * ss
