@@ -5,7 +5,9 @@ mini-batch Adam against torch.optim.Adam.
    sgdlearn optimizer vs scikit-learn's SGDClassifier (plain SGD, its
    defaults) measured in the same run.  Target: Adam <= 1.0x.
 2. CSR 100k x 2**18, 50 non-zeros per row: lazy Adam per-sample vs
-   scikit-learn's plain SGD.  Target: <= 1.0x.
+   scikit-learn's plain SGD.  Target: <= 1.0x.  Then mini-batches of 32
+   and 256 on the same data (plain SGD, momentum, Adam), beside the same
+   peer: no target, a check on the sparse mini-batch path.
 3. Mini-batches of 256, Adam, same dense float64 data: sgdlearn vs a
    torch.nn.Linear(100, 1) model with BCEWithLogitsLoss and
    torch.optim.Adam, batches drawn from a fresh permutation every epoch,
@@ -44,11 +46,12 @@ ETA0 = {"momentum": 1e-3, "nesterov": 1e-3, "adagrad": 1e-2, "rmsprop": 1e-3,
         "adam": 1e-3, "amsgrad": 1e-3, "adamw": 1e-3}
 
 
-def per_sample(label, data, optimizer, repeats, target=None):
-    """sgdlearn ``optimizer`` per-sample vs scikit-learn's plain SGD."""
+def per_sample(label, data, optimizer, repeats, target=None, batch_size=1):
+    """sgdlearn ``optimizer`` per-sample (or with ``batch_size``) vs
+    scikit-learn's plain SGD."""
     X, y = data.X, data.y_class
     common = dict(loss="log_loss", tol=None, random_state=SEED)
-    ours = dict(common, optimizer=optimizer, batch_size=1)
+    ours = dict(common, optimizer=optimizer, batch_size=batch_size)
     if optimizer != "sgd":
         ours.update(learning_rate="constant", eta0=ETA0[optimizer])
     best, models = best_of(
@@ -141,6 +144,10 @@ def main():
                    target=1.0 if optimizer == "adam" else None)
     sparse = sparse_data(n, 2**18, 50)
     per_sample("sparse lazy adam", sparse, "adam", args.repeats, target=1.0)
+    for batch_size in (32, 256):
+        for optimizer in ("sgd", "momentum", "adam"):
+            per_sample(f"sparse {optimizer} batch {batch_size}", sparse,
+                       optimizer, args.repeats, batch_size=batch_size)
     versus_torch(dense, args.repeats)
     footer()
 
