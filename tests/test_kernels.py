@@ -387,6 +387,26 @@ def test_state_carries_over_between_dense_and_sparse_calls(optimizer):
                         atol=1e-300, err_msg=name)
 
 
+def check_wide_is_narrow(X_csr, y_reg, params, seed):
+    """The rows of X_csr spread over 2**18 columns must train to the same
+    model at those columns, bit for bit, and to zeros elsewhere."""
+    n_wide = 2**18
+    # Increasing: each row keeps its order of columns, so its sums too.
+    cols = np.sort(np.random.default_rng(seed).choice(n_wide, X_csr.shape[1],
+                                                      replace=False))
+    wide = sp.csr_matrix((X_csr.data, cols[X_csr.indices], X_csr.indptr),
+                         shape=(X_csr.shape[0], n_wide))
+    y = np.digitize(y_reg, np.quantile(y_reg, [0.33, 0.66]))
+    params = dict(params, max_iter=3, tol=None, shuffle=True, random_state=0,
+                  learning_rate="constant")
+    narrow_est = GDClassifier(**params).fit(X_csr, y)
+    wide_est = GDClassifier(**params).fit(wide, y)
+    assert np.count_nonzero(narrow_est.coef_) > X_csr.shape[1]
+    assert_array_equal(wide_est.coef_[:, cols], narrow_est.coef_)
+    assert np.count_nonzero(wide_est.coef_) == np.count_nonzero(narrow_est.coef_)
+    assert_array_equal(wide_est.intercept_, narrow_est.intercept_)
+
+
 # Past 1 MB of weights and state, the per-sample CSR loop prefetches the
 # lines of the rows a few places ahead in the shuffled order (lazy
 # counters, weights, state, average, L1 record); below, only the current
@@ -398,21 +418,7 @@ def test_state_carries_over_between_dense_and_sparse_calls(optimizer):
     dict(optimizer="amsgrad", multi_class="multinomial", loss="log_loss"),
 ], ids=["averaged-elasticnet-sgd", "momentum", "adam", "multinomial-amsgrad"])
 def test_wide_sparse_model_is_the_narrow_one(params):
-    n_wide = 2**18
-    # Increasing: each row keeps its order of columns, so its sums too.
-    cols = np.sort(np.random.default_rng(4).choice(n_wide, XS.shape[1],
-                                                   replace=False))
-    wide = sp.csr_matrix((XS_CSR.data, cols[XS_CSR.indices], XS_CSR.indptr),
-                         shape=(XS.shape[0], n_wide))
-    y = np.digitize(YS_REG, np.quantile(YS_REG, [0.33, 0.66]))
-    params = dict(params, max_iter=3, tol=None, shuffle=True, random_state=0,
-                  learning_rate="constant", eta0=0.05)
-    narrow_est = GDClassifier(**params).fit(XS_CSR, y)
-    wide_est = GDClassifier(**params).fit(wide, y)
-    assert np.count_nonzero(narrow_est.coef_) > XS.shape[1]
-    assert_array_equal(wide_est.coef_[:, cols], narrow_est.coef_)
-    assert np.count_nonzero(wide_est.coef_) == np.count_nonzero(narrow_est.coef_)
-    assert_array_equal(wide_est.intercept_, narrow_est.intercept_)
+    check_wide_is_narrow(XS_CSR, YS_REG, dict(params, eta0=0.05), seed=4)
 
 
 # Sparse mini-batches past 1 MB of weights and state: mark_batch also
@@ -427,20 +433,8 @@ def test_wide_sparse_model_is_the_narrow_one(params):
 ], ids=["averaged-elasticnet-sgd", "momentum", "rmsprop-centered", "adam",
         "multinomial-nesterov"])
 def test_wide_sparse_batches_are_the_narrow_ones(params):
-    n_wide = 2**18
-    cols = np.sort(np.random.default_rng(5).choice(n_wide, XW.shape[1],
-                                                   replace=False))
-    wide = sp.csr_matrix((XW_CSR.data, cols[XW_CSR.indices], XW_CSR.indptr),
-                         shape=(XW.shape[0], n_wide))
-    y = np.digitize(YW_REG, np.quantile(YW_REG, [0.33, 0.66]))
-    params = dict(params, max_iter=3, tol=None, shuffle=True, random_state=0,
-                  learning_rate="constant", eta0=0.01, batch_size=7)
-    narrow_est = GDClassifier(**params).fit(XW_CSR, y)
-    wide_est = GDClassifier(**params).fit(wide, y)
-    assert np.count_nonzero(narrow_est.coef_) > XW.shape[1]
-    assert_array_equal(wide_est.coef_[:, cols], narrow_est.coef_)
-    assert np.count_nonzero(wide_est.coef_) == np.count_nonzero(narrow_est.coef_)
-    assert_array_equal(wide_est.intercept_, narrow_est.intercept_)
+    check_wide_is_narrow(XW_CSR, YW_REG, dict(params, eta0=0.01, batch_size=7),
+                         seed=5)
 
 
 @pytest.mark.parametrize("batch_size", [1, 7])
