@@ -93,8 +93,9 @@ cdef struct Scratch:
     #                         at the touched coordinates' positions
     void* old               # (K, n) weights before the update (averaging)
     int* touched            # coordinates present in a sparse mini-batch
-    int* mark               # (d, 2): the last batch that marked coordinate j,
-    #                         and j's position in touched (one cache line)
+    int* mark               # (d, 2): the rank of column j's last non-zero in
+    #                         the current sparse batch, and j's position in
+    #                         touched (one cache line; see mark_batch)
 
 
 cdef struct Watch:
