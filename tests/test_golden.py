@@ -1,0 +1,140 @@
+"""Golden models: refactors must not change a single bit of what is trained.
+
+``tests/golden.npz`` holds, for every optimizer x batch mode x dense/CSR x
+float32/float64 x problem, the fitted weights, intercepts and optimizer state
+after ``fit`` (3 epochs) and one ``partial_fit``.  It was recorded on the
+portable kernel build (``SGDLEARN_KERNEL=baseline``), where the test demands
+bit-identical arrays; the AVX2 + FMA build is held to FMA rounding.
+
+A change that alters results on purpose (a fixed rule) re-records the cases
+it changes, in a commit that says so::
+
+    SGDLEARN_KERNEL=baseline python tests/test_golden.py
+"""
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+
+from sgdlearn import GDClassifier, GDRegressor
+from sgdlearn._kernels._select import baseline, kernel
+
+GOLDEN = Path(__file__).with_name("golden.npz")
+
+OPTIMIZERS = {
+    "sgd": dict(optimizer="sgd", eta0=0.05),
+    "momentum": dict(optimizer="momentum", eta0=0.02, momentum=0.8),
+    "nesterov": dict(optimizer="nesterov", eta0=0.02, momentum=0.85),
+    "adagrad": dict(optimizer="adagrad", eta0=0.1, eps=1e-6),
+    "rmsprop": dict(optimizer="rmsprop", eta0=0.01, rho=0.9),
+    "rmsprop_centered": dict(optimizer="rmsprop", eta0=0.01, rho=0.95,
+                             centered=True),
+    "adam": dict(optimizer="adam", eta0=0.05, beta_1=0.8, beta_2=0.99),
+    "amsgrad": dict(optimizer="amsgrad", eta0=0.05, beta_2=0.95),
+    "adamw": dict(optimizer="adamw", eta0=0.05),
+}
+BATCHES = {"per_sample": 1, "batch4": 4, "full": "full"}
+LAYOUTS = ("dense", "csr")
+DTYPES = {"float64": np.float64, "float32": np.float32}
+# problem id -> (estimator, parameters, target kind)
+PROBLEMS = {
+    "binary_log": (GDClassifier, dict(loss="log_loss"), "binary"),
+    "ovr_hinge": (GDClassifier, dict(loss="hinge"), "three"),
+    "multinomial": (GDClassifier, dict(loss="log_loss", multi_class="multinomial"),
+                    "three"),
+    "multioutput_huber": (GDRegressor, dict(loss="huber", epsilon=0.5), "two"),
+    "elasticnet_avg": (GDClassifier,
+                       dict(loss="modified_huber", penalty="elasticnet",
+                            l1_ratio=0.4, alpha=0.01, average=5,
+                            learning_rate="invscaling", power_t=0.3,
+                            warmup_steps=7), "binary"),
+    "step_schedule": (GDRegressor,
+                      dict(loss="squared_error", learning_rate="step",
+                           decay_steps=9, decay_rate=0.7, sample_weight=True),
+                      "one"),
+}
+
+
+def _data(kind, layout, dtype):
+    rng = np.random.default_rng(42)
+    n, d = 48, 10
+    X = rng.normal(0.0, 0.8, (n, d))
+    X[rng.random((n, d)) < 0.6] = 0.0
+    coef = rng.normal(size=(d, 2))
+    scores = X @ coef + 0.2 * rng.normal(size=(n, 2))
+    y = {"binary": (scores[:, 0] > 0).astype(int),
+         "three": np.digitize(scores[:, 0], [-0.5, 0.5]),
+         "two": scores,
+         "one": scores[:, 0]}[kind]
+    X = X.astype(dtype)
+    return (sp.csr_array(X) if layout == "csr" else X), y, rng.uniform(0.5, 2, n)
+
+
+def _cases():
+    for opt in OPTIMIZERS:
+        for batch in BATCHES:
+            for layout in LAYOUTS:
+                for dtype in DTYPES:
+                    for problem in PROBLEMS:
+                        yield f"{problem}-{opt}-{batch}-{layout}-{dtype}"
+
+
+def _train(case):
+    problem, opt, batch, layout, dtype = case.split("-")
+    Estimator, params, kind = PROBLEMS[problem]
+    params = {"alpha": 1e-3, **params}
+    weighted = params.pop("sample_weight", False)
+    X, y, sw = _data(kind, layout, DTYPES[dtype])
+    model = Estimator(**params, **OPTIMIZERS[opt], batch_size=BATCHES[batch],
+                      max_iter=3, tol=None,
+                      random_state=0)
+    model.fit(X, y, sample_weight=sw if weighted else None)
+    model.partial_fit(X[:20], y[:20])
+    arrays = {"coef": model.coef_, "intercept": model.intercept_}
+    for name, value in model.optimizer_state_.items():
+        arrays[name] = np.asarray(value)
+    return arrays
+
+
+def record():
+    arrays = {}
+    for case in _cases():
+        for name, value in _train(case).items():
+            arrays[f"{case}/{name}"] = value
+    np.savez_compressed(GOLDEN, **arrays)
+    print(f"recorded {len(arrays)} arrays to {GOLDEN}")
+
+
+@pytest.fixture(scope="module")
+def golden():
+    with np.load(GOLDEN) as data:
+        return {key: data[key] for key in data.files}
+
+
+@pytest.mark.parametrize("case", list(_cases()))
+def test_golden(case, golden):
+    trained = _train(case)
+    expected = {key.split("/", 1)[1]: value for key, value in golden.items()
+                if key.split("/", 1)[0] == case}
+    assert expected, f"no golden arrays for {case}: re-record"
+    assert set(trained) == set(expected)
+    for name, value in expected.items():
+        got = trained[name]
+        assert got.dtype == value.dtype and got.shape == value.shape, name
+        if kernel is baseline:
+            np.testing.assert_array_equal(got, value, err_msg=name)
+        else:  # FMA contracts a*b+c with one rounding: a few ulps per update
+            # float64 intercepts of a float32 model inherit float32 rounding
+            rtol = 1e-4 if case.endswith("float32") else 1e-9
+            scale = max(np.abs(value).max(initial=0.0), 1e-300)
+            np.testing.assert_allclose(got, value, rtol=rtol, atol=rtol * scale,
+                                       err_msg=name)
+
+
+if __name__ == "__main__":
+    if kernel is not baseline:
+        sys.exit("record on the portable build: SGDLEARN_KERNEL=baseline")
+    record()
