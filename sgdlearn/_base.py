@@ -32,9 +32,14 @@ from sgdlearn._engine import (
     Validation,
     train,
 )
-from sgdlearn._params import OPTIMIZERS, SCHEDULES, state_names
+from sgdlearn._objects import Hyperparameters
+from sgdlearn._optim_table import HYPERS, OPTIMIZERS
+from sgdlearn._params import SCHEDULES
+from sgdlearn._resolve import resolve_optimizer, resolve_schedule
 from sgdlearn._sklearn_compat import Interval, StrOptions, _fit_context
 from sgdlearn._version import __version__
+from sgdlearn.optim import Optimizer
+from sgdlearn.schedules import Schedule
 
 MAX_INT = np.iinfo(np.int32).max
 # Training diverged when the mean loss over a window of updates exceeds this
@@ -163,7 +168,7 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         "verbose": ["verbose"],
         "epsilon": [Interval(Real, 0, None, closed="left")],
         "random_state": ["random_state"],
-        "learning_rate": [StrOptions(set(SCHEDULES))],
+        "learning_rate": [StrOptions(set(SCHEDULES)), Schedule],
         "eta0": [Interval(Real, 0, None, closed="neither")],
         "power_t": [Interval(Real, None, None, closed="neither")],
         "early_stopping": ["boolean"],
@@ -171,18 +176,13 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "warm_start": ["boolean"],
         "average": [Interval(Integral, 0, None, closed="neither"), "boolean"],
-        "optimizer": [StrOptions(set(OPTIMIZERS))],
+        "optimizer": [StrOptions(set(OPTIMIZERS)), Optimizer],
         "batch_size": [
             Interval(Integral, 1, None, closed="left"),
             StrOptions({"full"}),
             None,
         ],
-        "momentum": [Interval(Real, 0, 1, closed="left")],
-        "beta_1": [Interval(Real, 0, 1, closed="left")],
-        "beta_2": [Interval(Real, 0, 1, closed="left")],
-        "eps": [Interval(Real, 0, None, closed="left")],
-        "rho": [Interval(Real, 0, 1, closed="left")],
-        "centered": ["boolean"],
+        **{name: hyper.constraint for name, hyper in HYPERS.items()},
         "decay_steps": [Interval(Integral, 1, None, closed="left")],
         "decay_rate": [Interval(Real, 0, None, closed="neither")],
         "eta_min": [Interval(Real, 0, None, closed="left")],
@@ -205,8 +205,11 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         if getter is None:
             getter = operator.attrgetter(*self._get_param_names())
             type(self)._param_getter = getter
-        # A copy of dict values, so that editing class_weight in place counts.
-        return [dict(v) if type(v) is dict else v for v in getter(self)]
+        # Copies of dicts and of optimizer/schedule objects' parameters, so
+        # that editing them in place (set_params(optimizer__beta_2=...)) counts.
+        return [dict(v) if type(v) is dict
+                else (type(v), v.get_params()) if isinstance(v, Hyperparameters)
+                else v for v in getter(self)]
 
     def _remember_valid_params(self):
         self._validated_params = self._params_fingerprint()
@@ -278,23 +281,25 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
     def _more_validate_params(self, for_partial_fit=False):
         if self.early_stopping and for_partial_fit:
             raise ValueError("early_stopping should be False with partial_fit")
-        if self.learning_rate == "optimal" and self.alpha == 0:
+        optimizer = resolve_optimizer(self)  # validates an object's values
+        schedule, _ = resolve_schedule(self)
+        if schedule == "optimal" and self.alpha == 0:
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is "
                 "used to compute the optimal learning rate."
             )
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError("l1_ratio must be set when penalty is 'elasticnet'")
-        if self.learning_rate in ("pa1", "pa2"):
+        if schedule in ("pa1", "pa2"):
             expected = self._pa_loss
             if self.loss != expected:
                 raise ValueError(
-                    f"Learning rate '{self.learning_rate}' only works with loss "
+                    f"Learning rate '{schedule}' only works with loss "
                     f"'{expected}'."
                 )
-            if self.optimizer != "sgd" or self.batch_size != 1:
+            if optimizer.name != "sgd" or self.batch_size != 1:
                 raise ValueError(
-                    f"Learning rate '{self.learning_rate}' (passive-aggressive) "
+                    f"Learning rate '{schedule}' (passive-aggressive) "
                     "sets the step of each sample itself: it needs "
                     "optimizer='sgd' and batch_size=1, got "
                     f"optimizer={self.optimizer!r}, batch_size={self.batch_size!r}."
@@ -313,17 +318,21 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         penalized = self.penalty is not None
         l1_ratio = self._l1_ratio()
         l2 = self.alpha * (1 - l1_ratio) if penalized else 0.0
-        # plain SGD and AdamW shrink the weights multiplicatively (through
+        optimizer = resolve_optimizer(self)
+        # Hyperparameters the optimizer does not read keep their defaults.
+        hp = {name: hyper.default for name, hyper in HYPERS.items()}
+        hp.update(optimizer.hp)
+        # Plain SGD and AdamW shrink the weights multiplicatively (through
         # the kernel's wscale, O(1)); the others add the L2 gradient.
-        decoupled = self.optimizer in ("sgd", "adamw")
+        decoupled = optimizer.row.decoupled_decay
         optim = {
-            "kind": int(OPTIMIZERS[self.optimizer][0]),
-            "momentum": self.momentum,
-            "beta1": self.beta_1,
-            "beta2": self.beta_2,
-            "eps": self.eps,
-            "rho": self.rho,
-            "centered": self.centered,
+            "kind": int(optimizer.row.kind),
+            "momentum": hp["momentum"],
+            "beta1": hp["beta_1"],
+            "beta2": hp["beta_2"],
+            "eps": hp["eps"],
+            "rho": hp["rho"],
+            "centered": hp["centered"],
             "l2": 0.0 if decoupled else l2,
             "decay": l2 if decoupled else 0.0,
             "step": 0.0,
@@ -338,16 +347,17 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         # same expression (not alpha ** -0.75) keeps results bit-compatible.
         typw = np.sqrt(1.0 / np.sqrt(self.alpha)) if self.alpha > 0 else 1.0
         t0 = 1.0 / (typw * self.alpha) if self.alpha > 0 else 1.0
+        schedule_name, sched = resolve_schedule(self)
         schedule = {
-            "kind": int(SCHEDULES[self.learning_rate]),
+            "kind": int(SCHEDULES[schedule_name]),
             "eta0": self.eta0,
-            "power_t": self.power_t,
+            "power_t": sched["power_t"],
             "alpha": self.alpha,
             "t0": t0,
-            "optimal_absolute": self.optimizer == "sgd",
-            "decay_steps": float(self.decay_steps),
-            "decay_rate": self.decay_rate,
-            "eta_min": self.eta_min,
+            "optimal_absolute": optimizer.row.absolute_optimal,
+            "decay_steps": float(sched["decay_steps"]),
+            "decay_rate": sched["decay_rate"],
+            "eta_min": sched["eta_min"],
             "warmup_steps": float(self.warmup_steps),
         }
         if self.intercept_decay == "auto":
@@ -377,34 +387,33 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             shuffle=self.shuffle,
             tol=-np.inf if self.tol is None else self.tol,
             n_iter_no_change=self.n_iter_no_change,
-            adaptive=self.learning_rate == "adaptive",
+            adaptive=schedule_name == "adaptive",
             verbose=self.verbose,
             validation=validation,
         )
 
     # ------------------------------------------------------------------
     # State
-    def _n_slots(self):
-        return len(state_names(self.optimizer, self.centered))
-
     def _fresh_state(self, n_rows, n_features, dtype, coef, intercept, sparse,
                      reuse=False):
         """Working arrays for a model starting at ``coef``/``intercept``.
         ``coef`` is taken over, not copied: callers pass a fresh array (the
         weights can be 2 MB for hashed features, and partial_fit runs this
         on every call).  ``reuse``: start from copies of the fitted
-        optimizer state if it has the right shape (a changed ``optimizer``
-        starts afresh)."""
-        n_slots = self._n_slots()
+        optimizer state if it belongs to the same optimizer: a changed
+        ``optimizer``, or a changed hyperparameter that changes what its
+        state means (the table's ``identity``), starts afresh."""
+        optimizer = resolve_optimizer(self)
         averaging = bool(self.average)
-        shape = (n_rows, n_slots, n_features)
-        reuse = reuse and self._coef_state.shape == shape
+        shape = (n_rows, len(optimizer.slot_names), n_features)
+        reuse = (reuse and self._coef_state.shape == shape
+                 and getattr(self, "_state_identity", None) == optimizer.identity)
         state = {
             "coef": np.asarray(coef, dtype=dtype, order="C"),
             "intercept": np.array(intercept, dtype=np.float64),
             "coef_state": _state_array(shape, dtype, sparse,
                                        self._coef_state if reuse else None),
-            "intercept_state": np.zeros((n_rows, n_slots)),
+            "intercept_state": np.zeros(shape[:2]),
             "avg_coef": np.zeros(
                 (n_rows if averaging else 0, n_features), dtype=dtype
             ),
@@ -495,7 +504,9 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
         self.t_ = float(t)
         self.n_iter_ = int(n_iter)
         self._record_history(problems, fresh)
-        self._state_names = state_names(self.optimizer, self.centered)
+        optimizer = resolve_optimizer(self)
+        self._state_names = optimizer.slot_names
+        self._state_identity = optimizer.identity
         for name in ("_standard_coef", "_standard_intercept", "_average_coef",
                      "_average_intercept"):
             self.__dict__.pop(name, None)

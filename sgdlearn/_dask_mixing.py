@@ -32,12 +32,8 @@ import copy
 
 import numpy as np
 
-# optimizer -> name of the beta that biases each state slot (None: no bias)
-_BIASED_SLOTS = {
-    "adam": ("beta_1", "beta_2"),
-    "adamw": ("beta_1", "beta_2"),
-    "amsgrad": ("beta_1", "beta_2", "beta_2"),
-}
+from sgdlearn._resolve import resolve_optimizer
+
 _WEIGHTS = ("_standard_coef", "_standard_intercept", "_average_coef",
             "_average_intercept")
 _STATE = ("_coef_state", "_intercept_state", "_optimizer_steps")
@@ -73,23 +69,36 @@ def _bias_factors(beta, steps, common):
     return factors
 
 
+def _combine(arrays, weights, mixing):
+    """The copies' arrays of one state slot combined by the slot's rule in
+    the optimizer table: a weighted mean, the maximum or the sum."""
+    if mixing == "mean":
+        return weighted_mean(arrays, weights)
+    if mixing == "max":
+        return np.maximum.reduce([np.asarray(a) for a in arrays])
+    if mixing == "sum":
+        return np.add.reduce([np.asarray(a) for a in arrays])
+    raise ValueError(f"unknown mixing rule {mixing!r} in the optimizer table")
+
+
 def _mix_optimizer_state(models, weights):
-    """(coef_state, intercept_state, steps) of the mixture."""
+    """(coef_state, intercept_state, steps) of the mixture, slot by slot as
+    the optimizer table says (``Slot.mixing`` and ``Slot.bias``)."""
     first = models[0]
+    optimizer = resolve_optimizer(first)
     steps = np.max([m._optimizer_steps for m in models], axis=0)
-    betas = _BIASED_SLOTS.get(first.optimizer, ())
     coef_state = np.zeros_like(first._coef_state)
     intercept_state = np.zeros_like(first._intercept_state)
-    for slot in range(first._coef_state.shape[1]):
-        beta = getattr(first, betas[slot]) if slot < len(betas) else None
+    for index, slot in enumerate(optimizer.row.slots_for(optimizer.hp)):
+        beta = optimizer.hp[slot.bias] if slot.bias else None
         coefs, intercepts = [], []
         for model in models:
             factor = (np.ones_like(steps) if beta is None
                       else _bias_factors(beta, model._optimizer_steps, steps))
-            coefs.append(model._coef_state[:, slot, :] * factor[:, None])
-            intercepts.append(model._intercept_state[:, slot] * factor)
-        coef_state[:, slot, :] = weighted_mean(coefs, weights)
-        intercept_state[:, slot] = weighted_mean(intercepts, weights)
+            coefs.append(model._coef_state[:, index, :] * factor[:, None])
+            intercepts.append(model._intercept_state[:, index] * factor)
+        coef_state[:, index, :] = _combine(coefs, weights, slot.mixing)
+        intercept_state[:, index] = _combine(intercepts, weights, slot.mixing)
     return coef_state, intercept_state, steps
 
 

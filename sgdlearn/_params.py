@@ -1,7 +1,7 @@
-"""The one table of user-facing names -> kernel enums, and their defaults."""
+"""User-facing loss and schedule names -> kernel enums.  The optimizers
+have a table of their own: ``_optim_table.py``."""
 
 from sgdlearn._kernels._loss import LossKind
-from sgdlearn._kernels._optim import OptimKind
 from sgdlearn._kernels._schedule import ScheduleKind
 
 # loss name -> (kernel kind, fixed parameter or "epsilon" to use the
@@ -24,19 +24,6 @@ CLASSIFICATION_LOSSES = {
     **REGRESSION_LOSSES,
 }
 
-# optimizer name -> (kernel kind, names of its per-coordinate state arrays,
-# as torch.optim calls them)
-OPTIMIZERS = {
-    "sgd": (OptimKind.SGD, ()),
-    "momentum": (OptimKind.MOMENTUM, ("momentum_buffer",)),
-    "nesterov": (OptimKind.NESTEROV, ("momentum_buffer",)),
-    "adagrad": (OptimKind.ADAGRAD, ("sum",)),
-    "rmsprop": (OptimKind.RMSPROP, ("square_avg", "grad_avg")),
-    "adam": (OptimKind.ADAM, ("exp_avg", "exp_avg_sq")),
-    "amsgrad": (OptimKind.AMSGRAD, ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")),
-    "adamw": (OptimKind.ADAMW, ("exp_avg", "exp_avg_sq")),
-}
-
 SCHEDULES = {
     "constant": ScheduleKind.CONSTANT,
     "optimal": ScheduleKind.OPTIMAL,
@@ -48,17 +35,3 @@ SCHEDULES = {
     "exponential": ScheduleKind.EXPONENTIAL,
     "cosine": ScheduleKind.COSINE,
 }
-
-PENALTIES = ("l2", "l1", "elasticnet", None)
-
-# Optimizers whose weights move although their gradient is zero; on sparse
-# input the kernel catches them up in closed form.
-DRIFTING = ("momentum", "nesterov")
-
-
-def state_names(optimizer, centered=False):
-    """Names of the state arrays ``optimizer`` keeps per coordinate."""
-    names = OPTIMIZERS[optimizer][1]
-    if optimizer == "rmsprop" and not centered:
-        return names[:1]
-    return names

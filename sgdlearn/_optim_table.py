@@ -1,0 +1,123 @@
+"""The optimizer table: every optimizer described once.
+
+Validation, state allocation, the warm-start "same optimizer?" decision,
+Dask mixing, the docs' table and the tests' parametrization all read
+:data:`OPTIMIZERS`.  Adding an optimizer is one row here, its class in
+:mod:`sgdlearn.optim`, its update in the kernel (``_optim.pxd``) and its
+NumPy rule in ``tests/_reference.py``.
+"""
+
+from dataclasses import dataclass
+from numbers import Real
+
+from sgdlearn._kernels._optim import OptimKind
+from sgdlearn._sklearn_compat import Interval
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """A hyperparameter of one or more optimizers."""
+
+    default: object
+    constraint: list  # scikit-learn parameter constraints
+    doc: str
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One per-coordinate state array."""
+
+    name: str  # torch.optim's name for it (``optimizer_state_`` keys)
+    # How copies of a model average it (Dask, data-parallel training):
+    # "mean" (weighted), "max" or "sum" of the copies' arrays.
+    mixing: str = "mean"
+    # The hyperparameter ``beta`` whose power biases the slot towards zero
+    # (``1 - beta ** step``): copies are averaged in corrected form.
+    bias: str | None = None
+    # A boolean hyperparameter that must be true for the slot to exist.
+    when: str | None = None
+
+
+@dataclass(frozen=True)
+class Row:
+    """One row of the table."""
+
+    kind: OptimKind
+    summary: str  # one line for the docs' table
+    hypers: tuple = ()  # names in HYPERS it reads
+    slots: tuple = ()
+    # The L2 penalty shrinks the weights multiplicatively (through the
+    # kernel's O(1) weight scale) instead of adding its gradient.
+    decoupled_decay: bool = False
+    # Hyperparameters that change what the state means: a change restarts
+    # the state, as a change of optimizer does.
+    identity: tuple = ()
+    # How a sparse update treats the coordinates it skips: "exact" (no
+    # drift to catch up, or a closed form), or "lazy" (untouched; see the
+    # guide).
+    sparse: str = "exact"
+    # 'optimal' is Bottou's absolute rate 1 / (alpha (t0 + t - 1)), which
+    # assumes steps on the gradient's scale; otherwise eta0 * t0 / (t0 + t - 1).
+    absolute_optimal: bool = False
+    torch: str = ""  # the torch.optim equivalent, for the docs
+
+    def slots_for(self, hp):
+        """The slots that exist with hyperparameters ``hp``."""
+        return tuple(s for s in self.slots if s.when is None or hp[s.when])
+
+
+# The hyperparameters of today's optimizers are also flat estimator
+# parameters (string optimizers read them); new optimizers' hyperparameters
+# live on their sgdlearn.optim objects only.
+HYPERS = {
+    "momentum": Hyper(0.9, [Interval(Real, 0, 1, closed="left")],
+                      "momentum factor (torch's ``momentum``)"),
+    "beta_1": Hyper(0.9, [Interval(Real, 0, 1, closed="left")],
+                    "decay of the first-moment estimate"),
+    "beta_2": Hyper(0.999, [Interval(Real, 0, 1, closed="left")],
+                    "decay of the second-moment estimate"),
+    "eps": Hyper(1e-8, [Interval(Real, 0, None, closed="left")],
+                 "stabilizer added to the denominator"),
+    "rho": Hyper(0.99, [Interval(Real, 0, 1, closed="left")],
+                 "smoothing constant (torch's ``alpha``)"),
+    "centered": Hyper(False, ["boolean"],
+                      "normalize by the gradient's estimated variance"),
+}
+
+_ADAM_SLOTS = (Slot("exp_avg", bias="beta_1"), Slot("exp_avg_sq", bias="beta_2"))
+
+OPTIMIZERS = {
+    "sgd": Row(
+        OptimKind.SGD, "plain SGD, scikit-learn's rule",
+        decoupled_decay=True, absolute_optimal=True,
+        torch="SGD()"),
+    "momentum": Row(
+        OptimKind.MOMENTUM, "heavy-ball momentum",
+        hypers=("momentum",), slots=(Slot("momentum_buffer"),),
+        torch="SGD(momentum=m)"),
+    "nesterov": Row(
+        OptimKind.NESTEROV, "Nesterov momentum",
+        hypers=("momentum",), slots=(Slot("momentum_buffer"),),
+        torch="SGD(momentum=m, nesterov=True)"),
+    "adagrad": Row(
+        OptimKind.ADAGRAD, "AdaGrad: per-coordinate rates from summed squares",
+        hypers=("eps",), slots=(Slot("sum"),),
+        torch="Adagrad()"),
+    "rmsprop": Row(
+        OptimKind.RMSPROP, "RMSProp, optionally centered",
+        hypers=("rho", "eps", "centered"),
+        slots=(Slot("square_avg"), Slot("grad_avg", when="centered")),
+        identity=("centered",), torch="RMSprop(alpha=rho)"),
+    "adam": Row(
+        OptimKind.ADAM, "Adam", hypers=("beta_1", "beta_2", "eps"),
+        slots=_ADAM_SLOTS, sparse="lazy", torch="Adam()"),
+    "amsgrad": Row(
+        OptimKind.AMSGRAD, "Adam with the running maximum of the second moment",
+        hypers=("beta_1", "beta_2", "eps"),
+        slots=_ADAM_SLOTS + (Slot("max_exp_avg_sq", bias="beta_2"),),
+        sparse="lazy", torch="Adam(amsgrad=True)"),
+    "adamw": Row(
+        OptimKind.ADAMW, "Adam with decoupled weight decay",
+        hypers=("beta_1", "beta_2", "eps"), slots=_ADAM_SLOTS,
+        decoupled_decay=True, sparse="lazy", torch="AdamW()"),
+}

@@ -1,0 +1,84 @@
+"""From the estimator's ``optimizer`` and ``learning_rate`` (strings with
+flat parameters, or objects) to one description the rest of the code reads.
+"""
+
+import inspect
+from dataclasses import dataclass
+
+from sgdlearn._optim_table import HYPERS, OPTIMIZERS, Row
+from sgdlearn._params import SCHEDULES
+
+# The flat schedule parameters, and the names of the flat parameters each
+# string schedule reads.
+SCHEDULE_PARAMS = ("power_t", "decay_steps", "decay_rate", "eta_min")
+
+
+@dataclass(frozen=True)
+class Resolved:
+    name: str  # the table's name, e.g. "amsgrad" for Adam(amsgrad=True)
+    row: Row
+    hp: dict  # every hyperparameter the row reads
+
+    @property
+    def slot_names(self):
+        return tuple(slot.name for slot in self.row.slots_for(self.hp))
+
+    @property
+    def identity(self):
+        """What must be equal for a state to continue: the optimizer, and
+        the hyperparameters that change what its state means."""
+        return (self.name,) + tuple(self.hp[n] for n in self.row.identity)
+
+
+def _defaults(estimator):
+    cls = type(estimator)
+    found = cls.__dict__.get("_init_defaults")
+    if found is None:
+        found = {name: p.default for name, p in
+                 inspect.signature(cls.__init__).parameters.items()}
+        cls._init_defaults = found
+    return found
+
+
+def _check_flat_unset(estimator, names, obj, what):
+    defaults = _defaults(estimator)
+    for name in names:
+        value = getattr(estimator, name)
+        if name in defaults and value != defaults[name]:
+            raise ValueError(
+                f"{name}={value!r} is set on {type(estimator).__name__}, but "
+                f"{what}={obj!r} is an object, whose parameters come from the "
+                f"object only: set {name} on the object (if it has one) and "
+                f"leave the estimator's {name} at its default "
+                f"({defaults[name]!r}).")
+
+
+def resolve_optimizer(estimator):
+    """The optimizer's table row and hyperparameters.  Raises ValueError for
+    an invalid object or a flat parameter that conflicts with it."""
+    optimizer = estimator.optimizer
+    if isinstance(optimizer, str):
+        row = OPTIMIZERS[optimizer]
+        return Resolved(optimizer, row,
+                        {name: getattr(estimator, name) for name in row.hypers})
+    name, hp = optimizer._validated_rule()
+    row = OPTIMIZERS[name]
+    _check_flat_unset(estimator, [n for n in HYPERS if n in row.hypers
+                                  or n in hp], optimizer, "optimizer")
+    return Resolved(name, row, {n: hp.get(n, HYPERS[n].default)
+                                for n in row.hypers})
+
+
+def resolve_schedule(estimator):
+    """(schedule name, its flat parameters) of ``learning_rate``."""
+    schedule = estimator.learning_rate
+    if isinstance(schedule, str):
+        return schedule, {n: getattr(estimator, n) for n in SCHEDULE_PARAMS}
+    name, params = schedule._validated_rule()
+    _check_flat_unset(estimator, [n for n in SCHEDULE_PARAMS if n in params],
+                      schedule, "learning_rate")
+    defaults = _defaults(estimator)
+    return name, {n: params.get(n, defaults[n]) for n in SCHEDULE_PARAMS}
+
+
+__all__ = ["Resolved", "resolve_optimizer", "resolve_schedule", "SCHEDULES"]

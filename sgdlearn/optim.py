@@ -1,0 +1,166 @@
+"""Optimizer objects for the ``optimizer`` parameter, named as torch.optim's.
+
+``GDClassifier(optimizer=Adam(beta_2=0.99))`` is the object form of
+``GDClassifier(optimizer="adam", beta_2=0.99)`` and trains the same model,
+bit for bit.  An object carries its own hyperparameters, so
+``GridSearchCV`` can search ``{"optimizer__beta_2": [0.99, 0.999]}`` or
+``{"optimizer": [Adam(), SGD(momentum=0.9)]}``.
+
+Precedence: with a string, the optimizer reads the estimator's flat
+parameters (``momentum``, ``beta_1``, ``beta_2``, ``eps``, ``rho``,
+``centered``); with an object, only the object's.  Setting a flat parameter
+the object also has to a non-default value is an error, not a silent
+choice.  The learning rate is never an optimizer's: it is ``eta0`` and the
+schedule (``learning_rate``), as for the strings.
+"""
+
+from numbers import Real
+
+from sgdlearn._objects import Hyperparameters
+from sgdlearn._sklearn_compat import Interval
+
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Optimizer"]
+
+_UNIT = [Interval(Real, 0, 1, closed="left")]
+_EPS = [Interval(Real, 0, None, closed="left")]
+
+
+class Optimizer(Hyperparameters):
+    """Base class of the optimizer objects."""
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, optionally with momentum (torch's SGD).
+
+    ``SGD()`` is ``optimizer='sgd'`` (scikit-learn's plain SGD: the L2
+    penalty shrinks the weights multiplicatively); ``SGD(momentum=m)`` is
+    ``optimizer='momentum'`` and ``SGD(momentum=m, nesterov=True)`` is
+    ``optimizer='nesterov'``, with ``momentum=m``.
+
+    Parameters
+    ----------
+    momentum : float in [0, 1), default=0.0
+        Momentum factor; 0 is plain SGD.
+    nesterov : bool, default=False
+        Nesterov momentum (needs ``momentum > 0``, as in torch).
+    """
+
+    _parameter_constraints = {"momentum": _UNIT, "nesterov": ["boolean"]}
+
+    def __init__(self, momentum=0.0, nesterov=False):
+        self.momentum = momentum
+        self.nesterov = nesterov
+
+    def _rule(self):
+        if self.momentum == 0:
+            if self.nesterov:
+                raise ValueError("SGD(nesterov=True) needs a momentum > 0, "
+                                 "e.g. SGD(momentum=0.9, nesterov=True).")
+            return "sgd", {}
+        return ("nesterov" if self.nesterov else "momentum",
+                {"momentum": self.momentum})
+
+
+class Adagrad(Optimizer):
+    """AdaGrad (torch's Adagrad with ``lr_decay=0``).
+
+    Parameters
+    ----------
+    eps : float, default=1e-8
+        Added to the square root of the summed squared gradients.  torch's
+        default is 1e-10; 1e-8 is the estimator's ``eps`` default, so that
+        ``Adagrad()`` and ``optimizer='adagrad'`` are the same model.
+    """
+
+    _parameter_constraints = {"eps": _EPS}
+
+    def __init__(self, eps=1e-8):
+        self.eps = eps
+
+    def _rule(self):
+        return "adagrad", {"eps": self.eps}
+
+
+class RMSprop(Optimizer):
+    """RMSProp (torch's RMSprop without momentum).
+
+    Parameters
+    ----------
+    rho : float in [0, 1), default=0.99
+        Smoothing constant of the squared gradients (torch's ``alpha``).
+    eps : float, default=1e-8
+        Added to the square root of the average.
+    centered : bool, default=False
+        Normalize by the gradient's estimated variance (Graves, 2013).
+        Changing it restarts the optimizer state on a warm start.
+    """
+
+    _parameter_constraints = {"rho": _UNIT, "eps": _EPS, "centered": ["boolean"]}
+
+    def __init__(self, rho=0.99, eps=1e-8, centered=False):
+        self.rho = rho
+        self.eps = eps
+        self.centered = centered
+
+    def _rule(self):
+        return "rmsprop", {"rho": self.rho, "eps": self.eps,
+                           "centered": self.centered}
+
+
+class Adam(Optimizer):
+    """Adam, or AMSGrad with ``amsgrad=True`` (torch's Adam).
+
+    Parameters
+    ----------
+    beta_1 : float in [0, 1), default=0.9
+        Decay of the first-moment estimate (torch's ``betas[0]``).
+    beta_2 : float in [0, 1), default=0.999
+        Decay of the second-moment estimate (torch's ``betas[1]``).
+    eps : float, default=1e-8
+        Added to the bias-corrected square root of the second moment.
+    amsgrad : bool, default=False
+        Divide by the running maximum of the second moment
+        (``optimizer='amsgrad'``).
+    """
+
+    _parameter_constraints = {"beta_1": _UNIT, "beta_2": _UNIT, "eps": _EPS,
+                              "amsgrad": ["boolean"]}
+
+    def __init__(self, beta_1=0.9, beta_2=0.999, eps=1e-8, amsgrad=False):
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.eps = eps
+        self.amsgrad = amsgrad
+
+    def _rule(self):
+        return ("amsgrad" if self.amsgrad else "adam",
+                {"beta_1": self.beta_1, "beta_2": self.beta_2, "eps": self.eps})
+
+
+class AdamW(Optimizer):
+    """Adam with decoupled weight decay (torch's AdamW).
+
+    The decay is the estimator's L2 penalty: the weights shrink by
+    ``1 - lr * alpha * (1 - l1_ratio)`` before each step (torch's
+    ``weight_decay`` is ``alpha`` here).
+
+    Parameters
+    ----------
+    beta_1 : float in [0, 1), default=0.9
+        Decay of the first-moment estimate.
+    beta_2 : float in [0, 1), default=0.999
+        Decay of the second-moment estimate.
+    eps : float, default=1e-8
+        Added to the bias-corrected square root of the second moment.
+    """
+
+    _parameter_constraints = {"beta_1": _UNIT, "beta_2": _UNIT, "eps": _EPS}
+
+    def __init__(self, beta_1=0.9, beta_2=0.999, eps=1e-8):
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.eps = eps
+
+    def _rule(self):
+        return "adamw", {"beta_1": self.beta_1, "beta_2": self.beta_2,
+                         "eps": self.eps}
