@@ -100,3 +100,31 @@ def load_reference():
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+# ----------------------------------------------------------------------------
+# The optimizer table drives the tests' parametrization: a new optimizer is
+# picked up everywhere without editing a test file.
+from sgdlearn._optim_table import OPTIMIZERS as OPTIMIZER_TABLE  # noqa: E402
+
+OPTIMIZER_NAMES = tuple(OPTIMIZER_TABLE)
+# The optimizers whose sparse updates equal their dense ones exactly (the
+# others are "lazy" on untouched coordinates, see the table's ``sparse``).
+EXACT_ON_CSR = tuple(name for name, row in OPTIMIZER_TABLE.items()
+                     if row.sparse == "exact")
+
+
+def per_optimizer(cases):
+    """Check that a test module's per-optimizer dict covers every optimizer
+    of the table, and return it.  Keys are optimizer names, or case ids
+    whose value names its optimizer (``{"optimizer": name, ...}``).  Called
+    at import, so a missing optimizer fails the collection instead of being
+    skipped silently."""
+    covered = {value.get("optimizer", key) if isinstance(value, dict) else key
+               for key, value in cases.items()}
+    missing = set(OPTIMIZER_TABLE) - covered
+    if missing:
+        raise AssertionError(
+            f"per-optimizer test cases miss {sorted(missing)}: add them (every "
+            "optimizer of sgdlearn/_optim_table.py needs a case)")
+    return cases

@@ -5,11 +5,14 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from sgdlearn import GDClassifier, GDRegressor
 
+from .conftest import OPTIMIZER_NAMES
+
 SAMPLE_WEIGHT_EQUIVALENCE = (
     "A weight of 2 is not the same as a repeated row for stochastic updates "
     "(the repeated row makes two updates); scikit-learn's SGD fails this "
     "check for the same reason."
 )
+
 
 
 def _expected_failures(estimator):
@@ -19,8 +22,7 @@ def _expected_failures(estimator):
     }
 
 
-OPTIMIZERS = ["momentum", "nesterov", "adagrad", "rmsprop", "adam", "amsgrad",
-              "adamw"]
+OPTIMIZERS = [name for name in OPTIMIZER_NAMES if name != "sgd"]
 
 # AdaGrad's steps shrink as sqrt(sum g^2) grows: it needs a larger rate.
 ETA0 = {"adagrad": 0.1}

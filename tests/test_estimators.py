@@ -17,14 +17,18 @@ from sklearn.preprocessing import StandardScaler
 import sgdlearn._engine
 from sgdlearn import GDClassifier, GDRegressor
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-              "amsgrad", "adamw"]
+from .conftest import OPTIMIZER_NAMES, per_optimizer
+
+OPTIMIZERS = OPTIMIZER_NAMES
 # A learning rate that suits each optimizer on standardized features, for
 # stochastic updates and for full-batch gradient descent.
-ETA0 = {"sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.5,
-        "rmsprop": 0.01, "adam": 0.01, "amsgrad": 0.01, "adamw": 0.01}
-FULL_BATCH_ETA0 = {"sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1,
-                   "rmsprop": 0.01, "adam": 0.1, "amsgrad": 0.1, "adamw": 0.1}
+ETA0 = per_optimizer({
+    "sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.5,
+    "rmsprop": 0.01, "adam": 0.01, "amsgrad": 0.01, "adamw": 0.01})
+FULL_BATCH_ETA0 = per_optimizer({
+    "sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1,
+    "rmsprop": 0.01, "adam": 0.1, "amsgrad": 0.1, "adamw": 0.1})
+
 
 
 @pytest.fixture(autouse=True)

@@ -22,9 +22,11 @@ import scipy.sparse as sp
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._kernels._select import baseline, kernel
 
+from .conftest import per_optimizer
+
 GOLDEN = Path(__file__).with_name("golden.npz")
 
-OPTIMIZERS = {
+OPTIMIZERS = per_optimizer({
     "sgd": dict(optimizer="sgd", eta0=0.05),
     "momentum": dict(optimizer="momentum", eta0=0.02, momentum=0.8),
     "nesterov": dict(optimizer="nesterov", eta0=0.02, momentum=0.85),
@@ -35,7 +37,7 @@ OPTIMIZERS = {
     "adam": dict(optimizer="adam", eta0=0.05, beta_1=0.8, beta_2=0.99),
     "amsgrad": dict(optimizer="amsgrad", eta0=0.05, beta_2=0.95),
     "adamw": dict(optimizer="adamw", eta0=0.05),
-}
+})
 BATCHES = {"per_sample": 1, "batch4": 4, "full": "full"}
 LAYOUTS = ("dense", "csr")
 DTYPES = {"float64": np.float64, "float32": np.float32}
@@ -56,6 +58,7 @@ PROBLEMS = {
                            decay_steps=9, decay_rate=0.7, sample_weight=True),
                       "one"),
 }
+
 
 
 def _data(kind, layout, dtype):

@@ -6,10 +6,9 @@ import scipy.sparse as sp
 
 from sgdlearn import GDClassifier, GDRegressor, LRFinderResult, lr_find
 
-from .conftest import assert_same_state, snapshot
+from .conftest import OPTIMIZER_NAMES, assert_same_state, snapshot
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-              "amsgrad", "adamw"]
+OPTIMIZERS = OPTIMIZER_NAMES
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])

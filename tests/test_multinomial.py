@@ -13,7 +13,13 @@ from sklearn.linear_model import LogisticRegression
 
 from sgdlearn import GDClassifier
 
-from .conftest import assert_same_state, load_reference, snapshot
+from .conftest import (
+    EXACT_ON_CSR,
+    OPTIMIZER_NAMES,
+    assert_same_state,
+    load_reference,
+    snapshot,
+)
 
 ref = load_reference()
 
@@ -53,10 +59,8 @@ def softmax_reference(X, y, sw, *, optimizer, batch_size, epochs, eta0=0.05,
     return W, b
 
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-              "amsgrad", "adamw"]
+OPTIMIZERS = OPTIMIZER_NAMES
 # Sparse input equals dense input for these (docs/algorithm.rst).
-EXACT_ON_CSR = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop"]
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)

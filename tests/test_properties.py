@@ -15,16 +15,18 @@ from hypothesis.extra.numpy import arrays  # noqa: E402
 
 from sgdlearn import DivergenceError, GDClassifier, GDRegressor  # noqa: E402
 
+from .conftest import OPTIMIZER_NAMES  # noqa: E402
+
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-              "amsgrad", "adamw"]
+OPTIMIZERS = OPTIMIZER_NAMES
 SCHEDULES = ["constant", "optimal", "invscaling", "adaptive", "step",
              "exponential", "cosine"]
 LABEL_SETS = [[0, 1], [-1, 1], [0, 1, 2], ["ham", "spam"], [2.0, 7.0, 9.0, 11.0]]
 # The errors a valid call may raise, by message (besides DivergenceError).
 DOCUMENTED = ("has to be greater than one",)
+
 
 
 def _common_params(draw):

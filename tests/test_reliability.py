@@ -16,8 +16,10 @@ from numpy.testing import assert_array_equal
 import sgdlearn._base
 from sgdlearn import GDClassifier, GDRegressor, InconsistentVersionWarning
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-              "amsgrad", "adamw"]
+from .conftest import OPTIMIZER_NAMES
+
+OPTIMIZERS = OPTIMIZER_NAMES
+
 
 
 def _joblib_roundtrip(model):

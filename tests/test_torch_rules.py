@@ -17,9 +17,11 @@ from numpy.testing import assert_allclose
 
 from sgdlearn import GDClassifier, GDRegressor
 
+from .conftest import per_optimizer
+
 N_STEPS = 8
 ALPHA = 0.05
-OPTIMIZERS = {
+OPTIMIZERS = per_optimizer({
     "sgd": dict(optimizer="sgd", eta0=0.2),
     "momentum": dict(optimizer="momentum", eta0=0.1, momentum=0.8),
     "nesterov": dict(optimizer="nesterov", eta0=0.1, momentum=0.7),
@@ -30,7 +32,7 @@ OPTIMIZERS = {
     "adam": dict(optimizer="adam", eta0=0.1, beta_1=0.8, beta_2=0.95),
     "amsgrad": dict(optimizer="amsgrad", eta0=0.1, beta_2=0.9, eps=1e-6),
     "adamw": dict(optimizer="adamw", eta0=0.1),
-}
+})
 # schedule id -> estimator parameters
 SCHEDULES = {
     "constant": dict(learning_rate="constant"),
@@ -56,6 +58,7 @@ _coef = rng.normal(size=6)
 Y_REG = X @ _coef + 0.5 + 0.1 * rng.normal(size=36)
 Y_CLF = (X @ _coef + 0.3 * rng.normal(size=36) > 0).astype(int)
 SW = rng.uniform(0.5, 2.0, 36)
+
 
 
 # ----------------------------------------------------------------------------

@@ -13,10 +13,9 @@ from sklearn.preprocessing import StandardScaler
 
 from sgdlearn import DivergenceError, DivergenceWarning, GDClassifier, GDRegressor
 
-from .conftest import assert_same_state, snapshot
+from .conftest import OPTIMIZER_NAMES, assert_same_state, snapshot
 
-OPTIMIZERS = ["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam",
-              "amsgrad", "adamw"]
+OPTIMIZERS = OPTIMIZER_NAMES
 
 
 @pytest.fixture(autouse=True)
