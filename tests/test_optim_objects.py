@@ -1,0 +1,254 @@
+"""Optimizer and schedule objects, their precedence over the flat
+parameters, and which state a changed optimizer continues from."""
+
+import pickle
+from dataclasses import replace
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from sgdlearn import (
+    DivergenceError,
+    GDClassifier,
+    GDRegressor,
+    _optim_table,
+    optim,
+    schedules,
+)
+from sgdlearn._dask_mixing import mix
+from sgdlearn._optim_table import Slot
+
+from .conftest import (
+    OPTIMIZER_NAMES,
+    as_layout,
+    assert_same_state,
+    per_optimizer,
+    snapshot,
+)
+
+# Each optimizer's string form with flat parameters, and its object form.
+FORMS = per_optimizer({
+    "sgd": (dict(optimizer="sgd"), optim.SGD()),
+    "momentum": (dict(optimizer="momentum", momentum=0.8), optim.SGD(momentum=0.8)),
+    "nesterov": (dict(optimizer="nesterov", momentum=0.7),
+                 optim.SGD(momentum=0.7, nesterov=True)),
+    "adagrad": (dict(optimizer="adagrad", eps=1e-6), optim.Adagrad(eps=1e-6)),
+    "rmsprop": (dict(optimizer="rmsprop", rho=0.9), optim.RMSprop(rho=0.9)),
+    "rmsprop_centered": (dict(optimizer="rmsprop", rho=0.95, centered=True),
+                         optim.RMSprop(rho=0.95, centered=True)),
+    "adam": (dict(optimizer="adam", beta_1=0.8, beta_2=0.99),
+             optim.Adam(beta_1=0.8, beta_2=0.99)),
+    "amsgrad": (dict(optimizer="amsgrad", beta_2=0.95, eps=1e-7),
+                optim.Adam(beta_2=0.95, eps=1e-7, amsgrad=True)),
+    "adamw": (dict(optimizer="adamw", beta_1=0.85), optim.AdamW(beta_1=0.85)),
+})
+
+SCHEDULE_FORMS = {
+    "constant": ({}, schedules.Constant()),
+    "optimal": ({}, schedules.Optimal()),
+    "invscaling": (dict(power_t=0.3), schedules.InvScaling(power_t=0.3)),
+    "adaptive": ({}, schedules.Adaptive()),
+    "step": (dict(decay_steps=7, decay_rate=0.5),
+             schedules.Step(decay_steps=7, decay_rate=0.5)),
+    "exponential": (dict(decay_steps=9, decay_rate=0.3),
+                    schedules.Exponential(decay_steps=9, decay_rate=0.3)),
+    "cosine": (dict(decay_steps=11, eta_min=1e-4),
+               schedules.Cosine(decay_steps=11, eta_min=1e-4)),
+}
+
+
+def _state(model):
+    arrays = {"coef": model.coef_, "intercept": model.intercept_}
+    arrays.update({k: np.asarray(v) for k, v in model.optimizer_state_.items()})
+    return arrays
+
+
+def _assert_same_model(a, b):
+    sa, sb = _state(a), _state(b)
+    assert sa.keys() == sb.keys()
+    for name in sa:
+        np.testing.assert_array_equal(sa[name], sb[name], err_msg=name)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("case", sorted(FORMS))
+def test_object_form_is_the_string_form(breast_cancer, case, layout):
+    X, y = breast_cancer
+    X = as_layout(X[:200], layout)
+    y = y[:200]
+    flat, obj = FORMS[case]
+    common = dict(loss="log_loss", eta0=0.01, max_iter=3, tol=None, batch_size=4,
+                  random_state=0, learning_rate="constant")
+    by_string = GDClassifier(**common, **flat).fit(X, y).partial_fit(X[:50], y[:50])
+    by_object = GDClassifier(**common, optimizer=obj).fit(X, y)
+    by_object.partial_fit(X[:50], y[:50])
+    _assert_same_model(by_string, by_object)
+
+
+@pytest.mark.parametrize("name", sorted(SCHEDULE_FORMS))
+def test_schedule_object_is_the_string_form(diabetes, name):
+    X, y = diabetes
+    flat, obj = SCHEDULE_FORMS[name]
+    common = dict(optimizer="momentum", eta0=0.01, max_iter=4, tol=None,
+                  random_state=0, warmup_steps=5)
+    by_string = GDRegressor(**common, learning_rate=name, **flat).fit(X, y)
+    by_object = GDRegressor(**common, learning_rate=obj).fit(X, y)
+    _assert_same_model(by_string, by_object)
+
+
+def test_every_table_row_has_an_object():
+    reached = {obj._rule()[0] for _, obj in FORMS.values()}
+    assert reached == set(OPTIMIZER_NAMES)
+
+
+def test_grid_search_tunes_the_objects_parameters(digits):
+    X, y = digits
+    pipe = make_pipeline(StandardScaler(), GDClassifier(
+        loss="log_loss", optimizer=optim.Adam(), learning_rate="constant",
+        max_iter=3, tol=None, random_state=0))
+    assert "gdclassifier__optimizer__beta_2" in pipe.get_params()
+    search = GridSearchCV(pipe, {"gdclassifier__optimizer__beta_2": [0.9, 0.999],
+                                 "gdclassifier__eta0": [1e-3, 1e-2]}, cv=2)
+    search.fit(X, y)
+    assert search.best_params_["gdclassifier__optimizer__beta_2"] in (0.9, 0.999)
+    search = GridSearchCV(pipe, {"gdclassifier__optimizer": [
+        optim.Adam(), optim.SGD(momentum=0.9)]}, cv=2).fit(X, y)
+    chosen = search.best_estimator_[-1].optimizer
+    assert isinstance(chosen, optim.Adam | optim.SGD)
+    # clone copies the object, never shares it
+    model = GDClassifier(optimizer=optim.Adam(beta_2=0.99))
+    twin = clone(model)
+    assert twin.optimizer is not model.optimizer
+    assert twin.optimizer == model.optimizer
+
+
+def test_objects_pickle_and_resume(digits):
+    X, y = digits
+    model = GDClassifier(loss="log_loss", optimizer=optim.RMSprop(centered=True),
+                         learning_rate=schedules.Step(decay_steps=50),
+                         eta0=0.01, random_state=0).partial_fit(X, y, np.unique(y))
+    twin = pickle.loads(pickle.dumps(model))
+    model.partial_fit(X, y)
+    twin.partial_fit(X, y)
+    _assert_same_model(model, twin)
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    (dict(optimizer=optim.Adam(), beta_1=0.8),
+     r"beta_1=0.8 is set on GDClassifier, but optimizer=Adam\(\) is an object"),
+    (dict(optimizer=optim.SGD(momentum=0.5), momentum=0.5),
+     "momentum=0.5 is set on GDClassifier"),
+    (dict(learning_rate=schedules.Step(), decay_rate=0.5),
+     "decay_rate=0.5 is set on GDClassifier, but learning_rate=Step"),
+    (dict(optimizer=optim.Adam(beta_2=1.5)),
+     r"The .beta_2. parameter of Adam must be a float in the range \[0.0, 1.0\)"),
+    (dict(optimizer=optim.SGD(nesterov=True)), "needs a momentum > 0"),
+    (dict(optimizer=optim.RMSprop(centered="yes")),
+     "The 'centered' parameter of RMSprop must be"),
+    (dict(learning_rate=schedules.Cosine(decay_steps=0)),
+     "The 'decay_steps' parameter of Cosine must be"),
+    (dict(optimizer=optim.Adam, eta0=0.1), "The 'optimizer' parameter"),
+])
+def test_bad_objects_raise_before_any_change(breast_cancer, params, message):
+    X, y = breast_cancer
+    model = GDClassifier(random_state=0, max_iter=2, tol=None).fit(X, y)
+    model.set_params(**params)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=message):
+        model.partial_fit(X, y)
+    assert_same_state(model, before)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X, y)
+    assert_same_state(model, before)
+
+
+def test_set_params_on_the_object_is_seen_by_partial_fit(breast_cancer):
+    X, y = breast_cancer
+    model = GDClassifier(optimizer=optim.Adam(), random_state=0)
+    model.partial_fit(X, y, classes=[0, 1])
+    model.set_params(optimizer__beta_2=2.0)  # in place, on the same object
+    with pytest.raises(ValueError, match="'beta_2' parameter of Adam"):
+        model.partial_fit(X, y)
+
+
+# ----------------------------------------------------------------------------
+# A changed optimizer starts its state afresh from the current weights.
+def _switch(model, first, second):
+    """set_params from the first form to the second, the first's flat
+    parameters back at their defaults."""
+    defaults = GDClassifier().get_params()
+    model.set_params(**{name: defaults[name] for name in FORMS[first][0]})
+    model.set_params(**FORMS[second][0])
+
+
+PAIRS = [(a, b) for a in sorted(FORMS) for b in sorted(FORMS) if a != b]
+
+
+@pytest.mark.parametrize(("first", "second"), PAIRS)
+def test_changed_optimizer_starts_afresh(breast_cancer, first, second):
+    X, y = breast_cancer
+    common = dict(loss="log_loss", eta0=0.01, learning_rate="constant",
+                  max_iter=2, tol=None, random_state=0, warm_start=True)
+    model = GDClassifier(**common, **FORMS[first][0]).fit(X, y)
+    coef, intercept = model.coef_.copy(), model.intercept_.copy()
+    _switch(model, first, second)
+    model.fit(X, y)
+    cold = GDClassifier(**{**common, "warm_start": False}, **FORMS[second][0])
+    cold.fit(X, y, coef_init=coef, intercept_init=intercept)
+    _assert_same_model(model, cold)
+
+
+@pytest.mark.parametrize("second", sorted(FORMS))
+def test_partial_fit_after_a_change_restarts_the_step_count(breast_cancer, second):
+    X, y = breast_cancer
+    model = GDClassifier(loss="log_loss", optimizer="adam", eta0=0.01,
+                         random_state=0).partial_fit(X, y, classes=[0, 1])
+    model.set_params(**FORMS[second][0])
+    model.partial_fit(X, y)  # no DivergenceError from a misread state
+    expected = 2 * len(y) if second == "adam" else len(y)
+    assert model.optimizer_state_["step"] == expected
+    assert np.all(np.isfinite(model.coef_))
+
+
+def test_same_optimizer_with_other_betas_continues(breast_cancer):
+    X, y = breast_cancer
+    model = GDClassifier(loss="log_loss", optimizer=optim.Adam(), eta0=0.01,
+                         random_state=0).partial_fit(X, y, classes=[0, 1])
+    model.set_params(optimizer__beta_2=0.99).partial_fit(X, y)
+    assert model.optimizer_state_["step"] == 2 * len(y)
+
+
+def test_every_pair_keeps_training_after_the_change(breast_cancer):
+    """The issue's failure: momentum -> adagrad read the momentum buffer as
+    a sum of squares and raised DivergenceError on every later call."""
+    X, y = breast_cancer
+    for first, second in [("momentum", "adagrad"), ("momentum", "rmsprop"),
+                          ("adam", "rmsprop_centered")]:
+        model = GDClassifier(loss="log_loss", eta0=0.01, random_state=0,
+                             **FORMS[first][0]).partial_fit(X, y, classes=[0, 1])
+        _switch(model, first, second)
+        try:
+            model.partial_fit(X, y).partial_fit(X, y)
+        except DivergenceError as error:  # pragma: no cover - the old bug
+            pytest.fail(f"{first} -> {second}: {error}")
+
+
+# ----------------------------------------------------------------------------
+# Mixing reads each slot's rule from the table.
+@pytest.mark.parametrize("mixing", ["max", "sum"])
+def test_mixing_follows_the_table(breast_cancer, monkeypatch, mixing):
+    X, y = breast_cancer
+    row = _optim_table.OPTIMIZERS["adagrad"]
+    monkeypatch.setitem(_optim_table.OPTIMIZERS, "adagrad",
+                        replace(row, slots=(Slot("sum", mixing=mixing),)))
+    models = [GDClassifier(optimizer="adagrad", random_state=seed).partial_fit(
+        X[part], y[part], classes=[0, 1])
+        for seed, part in enumerate((slice(0, 300), slice(300, None)))]
+    mixed = mix(models, [0.5, 0.5])
+    reduce = np.maximum if mixing == "max" else np.add
+    np.testing.assert_array_equal(
+        mixed._coef_state, reduce(models[0]._coef_state, models[1]._coef_state))
