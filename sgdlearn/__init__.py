@@ -1,8 +1,11 @@
 """sgdlearn: scikit-learn linear models trained by compiled gradient descent."""
 
-from sgdlearn._base import InconsistentVersionWarning
 from sgdlearn._classifier import GDClassifier
-from sgdlearn._engine import DivergenceError, DivergenceWarning
+from sgdlearn._exceptions import (
+    DivergenceError,
+    DivergenceWarning,
+    InconsistentVersionWarning,
+)
 from sgdlearn._lr_finder import LRFinderResult, lr_find
 from sgdlearn._regressor import GDRegressor
 from sgdlearn._version import __version__

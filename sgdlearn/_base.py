@@ -13,11 +13,9 @@ import warnings
 from numbers import Integral, Real
 
 import numpy as np
-import scipy.sparse as sp
 from joblib import Parallel, effective_n_jobs
 from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model._base import SparseCoefMixin
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -25,18 +23,24 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from sgdlearn._callbacks import EpochCallbacks, wants_callbacks
 from sgdlearn._data import check_weights, kernel_rows, quick_array, quick_targets
 from sgdlearn._engine import (
-    DivergenceWarning,
     Problem,
     Settings,
     Trainer,
     Validation,
     train,
 )
+from sgdlearn._exceptions import DivergenceWarning, InconsistentVersionWarning
 from sgdlearn._objects import Hyperparameters
 from sgdlearn._optim_table import HYPERS, OPTIMIZERS
 from sgdlearn._params import SCHEDULES
 from sgdlearn._resolve import resolve_optimizer, resolve_schedule
-from sgdlearn._sklearn_compat import Interval, StrOptions, _fit_context
+from sgdlearn._sklearn_compat import (
+    Interval,
+    SparseCoefMixin,
+    StrOptions,
+    _fit_context,
+)
+from sgdlearn._state import ModelState
 from sgdlearn._version import __version__
 from sgdlearn.optim import Optimizer
 from sgdlearn.schedules import Schedule
@@ -88,33 +92,6 @@ def transactional(method):
     return wrapper
 
 
-def _state_array(shape, dtype, sparse, source=None):
-    """An optimizer state array indexed (row, slot, feature): zeros, or a
-    copy of ``source`` (any layout and dtype).  For sparse X it is a view of
-    a (row, feature, slot) array: a sparse update then finds a coordinate's
-    whole state in one cache line.  A source already in the wanted layout
-    is copied in one contiguous pass."""
-    if sparse:
-        shape = (shape[0], shape[2], shape[1])
-        source = None if source is None else source.transpose(0, 2, 1)
-    if source is None:
-        out = np.zeros(shape, dtype=dtype)
-    elif source.flags.c_contiguous and source.dtype == dtype:
-        out = source.copy()
-    else:
-        out = np.empty(shape, dtype=dtype)
-        out[...] = source
-    return out.transpose(0, 2, 1) if sparse else out
-
-
-class InconsistentVersionWarning(UserWarning):
-    """A model is unpickled by another sgdlearn version than saved it.
-
-    Its fitted state (weights, optimizer state, counters) may not mean the
-    same to this version: predictions or continued training can be wrong.
-    """
-
-
 def _caller_stacklevel():
     """The stacklevel that points a warning at the first frame outside
     sgdlearn and scikit-learn's fit wrappers (they vary with the call)."""
@@ -154,7 +131,7 @@ def partial_fit_context(method):
     return wrapper
 
 
-class BaseGD(SparseCoefMixin, BaseEstimator):
+class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
     """Parameters, settings and the training loop shared by both estimators."""
 
     _parameter_constraints: dict = {
@@ -392,67 +369,6 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             validation=validation,
         )
 
-    # ------------------------------------------------------------------
-    # State
-    def _fresh_state(self, n_rows, n_features, dtype, coef, intercept, sparse,
-                     reuse=False):
-        """Working arrays for a model starting at ``coef``/``intercept``.
-        ``coef`` is taken over, not copied: callers pass a fresh array (the
-        weights can be 2 MB for hashed features, and partial_fit runs this
-        on every call).  ``reuse``: start from copies of the fitted
-        optimizer state if it belongs to the same optimizer: a changed
-        ``optimizer``, or a changed hyperparameter that changes what its
-        state means (the table's ``identity``), starts afresh."""
-        optimizer = resolve_optimizer(self)
-        averaging = bool(self.average)
-        shape = (n_rows, len(optimizer.slot_names), n_features)
-        reuse = (reuse and self._coef_state.shape == shape
-                 and getattr(self, "_state_identity", None) == optimizer.identity)
-        state = {
-            "coef": np.asarray(coef, dtype=dtype, order="C"),
-            "intercept": np.array(intercept, dtype=np.float64),
-            "coef_state": _state_array(shape, dtype, sparse,
-                                       self._coef_state if reuse else None),
-            "intercept_state": np.zeros(shape[:2]),
-            "avg_coef": np.zeros(
-                (n_rows if averaging else 0, n_features), dtype=dtype
-            ),
-            "avg_intercept": np.zeros(n_rows if averaging else 0),
-            "steps": np.zeros(n_rows if self._one_vs_rest(n_rows) else 1),
-        }
-        if reuse:
-            state["intercept_state"] = self._intercept_state.copy()
-            state["steps"] = self._optimizer_steps.copy()
-        return state
-
-    def _initial_state(self, X, coef_init, intercept_init):
-        """Working arrays for training on ``X`` from zeros,
-        ``coef_init``/``intercept_init``, or with ``warm_start`` the fitted
-        weights and optimizer state."""
-        n_rows = self._n_rows()
-        n_features, dtype = X.shape[1], X.dtype
-        warm = self.warm_start and hasattr(self, "coef_")
-        if warm:
-            coef_init = self.coef_ if coef_init is None else coef_init
-            if intercept_init is None:
-                intercept_init = self.intercept_
-        coef = np.zeros((n_rows, n_features), dtype=dtype)
-        intercept = np.zeros(n_rows)
-        if coef_init is not None:
-            coef_init = np.asarray(coef_init, dtype=dtype)
-            allowed = [(n_rows, n_features)] + [(n_features,)] * (n_rows == 1)
-            if coef_init.shape not in allowed:
-                raise ValueError("Provided coef_init does not match dataset.")
-            coef[:] = coef_init.reshape(n_rows, n_features)
-        if intercept_init is not None:
-            intercept_init = np.asarray(intercept_init, dtype=np.float64)
-            if intercept_init.size != n_rows or intercept_init.ndim > 1:
-                raise ValueError("Provided intercept_init does not match dataset.")
-            intercept[:] = intercept_init.ravel()
-        state = self._fresh_state(n_rows, n_features, dtype, coef, intercept,
-                                  sp.issparse(X), reuse=warm)
-        return state
-
     def _warn_if_not_converged(self):
         if self.tol is not None and self.n_iter_ == self.max_iter:
             warnings.warn(
@@ -469,57 +385,6 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                 FutureWarning,
                 stacklevel=3,
             )
-
-    def _continued_state(self, X):
-        """Copies of the fitted arrays, to continue training on ``X`` from.
-        Changing ``optimizer`` between calls starts its state afresh;
-        turning ``average`` on starts a fresh average."""
-        n_rows, dtype = self._n_rows(), X.dtype
-        has_average = getattr(self, "_average_coef", None) is not None
-        coef = self._standard_coef if has_average else self.coef_
-        intercept = self._standard_intercept if has_average else self.intercept_
-        coef = np.array(coef, dtype=dtype, order="C").reshape(n_rows, -1)
-        state = self._fresh_state(n_rows, coef.shape[1], dtype, coef,
-                                  np.asarray(intercept).reshape(n_rows),
-                                  sp.issparse(X), reuse=True)
-        if self.average and has_average:
-            state["avg_coef"] = np.array(
-                self._average_coef, dtype=dtype, order="C"
-            ).reshape(n_rows, -1)
-            state["avg_intercept"] = np.array(
-                self._average_intercept, dtype=np.float64
-            ).reshape(n_rows)
-        return state
-
-    def _commit(self, state, dtype, t, n_iter, problems, fresh):
-        """Publish the trained arrays as the fitted attributes; ``fresh``
-        (fit) restarts the training record, partial_fit extends it."""
-        n_rows = state["coef"].shape[0]
-        shape = self._coef_shape(n_rows, state["coef"].shape[1])
-        coef = state["coef"].reshape(shape)
-        intercept = state["intercept"].astype(dtype)
-        self._coef_state = state["coef_state"]
-        self._intercept_state = state["intercept_state"]
-        self._optimizer_steps = state["steps"]
-        self.t_ = float(t)
-        self.n_iter_ = int(n_iter)
-        self._record_history(problems, fresh)
-        optimizer = resolve_optimizer(self)
-        self._state_names = optimizer.slot_names
-        self._state_identity = optimizer.identity
-        for name in ("_standard_coef", "_standard_intercept", "_average_coef",
-                     "_average_intercept"):
-            self.__dict__.pop(name, None)
-        if self.average:
-            self._standard_coef = coef
-            self._standard_intercept = intercept
-            self._average_coef = state["avg_coef"].reshape(shape)
-            self._average_intercept = state["avg_intercept"].astype(dtype)
-            if self.average <= self.t_ - 1:
-                coef = self._average_coef
-                intercept = self._average_intercept
-        self.coef_ = coef
-        self.intercept_ = intercept
 
     # ------------------------------------------------------------------
     # Training
@@ -570,6 +435,25 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
             MAX_INT, size=n_problems
         )
         return [np.random.default_rng(seed) for seed in seeds]
+
+    def _train(self, X, y, labels, sample_weight, state, *, fresh, max_epochs,
+               validation_mask=None):
+        """Train the problems of ``labels`` (the targets in the dtype of X;
+        class indices for a classifier) and publish the model.  ``fresh``:
+        a ``fit`` (new row-order generators, a new training record)."""
+        targets = self._targets(labels, validation_mask)
+        rngs = self._rngs(len(targets), reset=fresh)
+        callbacks = self._epoch_callbacks(fresh, max_epochs, X, y, sample_weight,
+                                          state)
+        t, n_iter, problems = self._run(
+            X, targets, sample_weight, state, rngs, max_epochs=max_epochs,
+            validation_mask=validation_mask,
+            validation_kind=self._validation_kind(), callbacks=callbacks)
+        self._row_rngs = rngs
+        self._commit(state, X.dtype, t, n_iter, problems, fresh)
+        if callbacks is not None:
+            callbacks.finish()
+        return self
 
     def _run(self, X, targets, sample_weight, state, rngs, *, max_epochs,
              validation_mask=None, validation_kind=None, callbacks=None):
@@ -642,27 +526,6 @@ class BaseGD(SparseCoefMixin, BaseEstimator):
                 stacklevel=_caller_stacklevel(),
             )
         return t, max(p.n_iter for p in problems), problems
-
-    @property
-    def optimizer_state_(self):
-        """The optimizer's fitted state, as read-only arrays.
-
-        A dict: each state array of the optimizer under torch's name (e.g.
-        ``exp_avg``, ``exp_avg_sq``), shaped like ``coef_``; the intercept's
-        under ``"intercept_" + name``; and ``step``, the number of updates
-        this state has seen.  Only ``step`` for ``optimizer='sgd'``.
-        """
-        check_is_fitted(self)
-        shape = self.coef_.shape
-        state = {"step": int(self._optimizer_steps.max())}
-        for slot, name in enumerate(self._state_names):
-            coef = self._coef_state[:, slot, :].reshape(shape)
-            intercept = self._intercept_state[:, slot]
-            for key, value in ((name, coef), ("intercept_" + name, intercept)):
-                value = value.view()
-                value.flags.writeable = False
-                state[key] = value
-        return state
 
     def __getstate__(self):
         # A copy: for classes outside sklearn, BaseEstimator.__getstate__

@@ -5,7 +5,6 @@ from numbers import Integral
 import numpy as np
 from scipy.special import softmax
 from sklearn.callback import CallbackSupportMixin, with_callbacks
-from sklearn.linear_model._base import LinearClassifierMixin
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
@@ -13,6 +12,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted
 
 from sgdlearn._base import BaseGD, partial_fit_context, transactional
+from sgdlearn._data import validation_split
 from sgdlearn._docs import (
     ATTRIBUTES,
     CLASSES,
@@ -30,39 +30,11 @@ from sgdlearn._docs import (
 from sgdlearn._kernels._loss import LossKind
 from sgdlearn._params import CLASSIFICATION_LOSSES
 from sgdlearn._sklearn_compat import (
+    LinearClassifierMixin,
     StrOptions,
     _check_partial_fit_first_call,
     _fit_context,
 )
-
-
-def validation_split(estimator, y, sample_weight, splitter):
-    """scikit-learn's held-out split for early stopping (same rows)."""
-    n_samples = y.shape[0]
-    mask = np.zeros(n_samples, dtype=bool)
-    if not estimator.early_stopping:
-        return mask
-    cv = splitter(
-        test_size=estimator.validation_fraction,
-        random_state=estimator.random_state,
-    )
-    idx_train, idx_val = next(cv.split(np.zeros((n_samples, 1)), y))
-    if not np.any(sample_weight[idx_val] > 0):
-        raise ValueError(
-            "The sample weights for validation set are all zero, consider using a"
-            " different random state."
-        )
-    if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
-        raise ValueError(
-            f"Splitting {n_samples} samples into a train set and a validation set "
-            f"with validation_fraction={estimator.validation_fraction!r} led to an "
-            f"empty set ({idx_train.shape[0]} and {idx_val.shape[0]} samples). "
-            "Please either change validation_fraction, increase number of "
-            "samples, or disable early_stopping."
-        )
-    mask[idx_val] = True
-    return mask
-
 
 _COEF_SHAPE = "(1, n_features) if n_classes == 2 else (n_classes, n_features)"
 _B_SHAPE = "(1,) if n_classes == 2 else (n_classes,)"
@@ -287,29 +259,8 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             for row, positive in enumerate(positives)
         ]
 
-    def _train(self, X, y, labels, sample_weight, state, *, fresh, max_epochs,
-               validation_mask=None):
-        dtype = X.dtype
-        targets = self._targets(labels, validation_mask)
-        rngs = self._rngs(len(targets), reset=fresh)
-        callbacks = self._epoch_callbacks(fresh, max_epochs, X, y, sample_weight,
-                                          state)
-        t, n_iter, problems = self._run(
-            X,
-            targets,
-            sample_weight,
-            state,
-            rngs,
-            max_epochs=max_epochs,
-            validation_mask=validation_mask,
-            validation_kind="multinomial" if self._multinomial() else "binary",
-            callbacks=callbacks,
-        )
-        self._row_rngs = rngs
-        self._commit(state, dtype, t, n_iter, problems, fresh)
-        if callbacks is not None:
-            callbacks.finish()
-        return self
+    def _validation_kind(self):
+        return "multinomial" if self._multinomial() else "binary"
 
     # ------------------------------------------------------------------
     @docstring(FIT, y_shape="array-like of shape (n_samples,)",

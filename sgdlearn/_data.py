@@ -124,3 +124,31 @@ def check_weights(sample_weight, X, allow_all_zero=False):
         ensure_non_negative=True,
         allow_all_zero_weights=allow_all_zero,
     )
+
+
+def validation_split(estimator, y, sample_weight, splitter):
+    """scikit-learn's held-out split for early stopping (same rows)."""
+    n_samples = y.shape[0]
+    mask = np.zeros(n_samples, dtype=bool)
+    if not estimator.early_stopping:
+        return mask
+    cv = splitter(
+        test_size=estimator.validation_fraction,
+        random_state=estimator.random_state,
+    )
+    idx_train, idx_val = next(cv.split(np.zeros((n_samples, 1)), y))
+    if not np.any(sample_weight[idx_val] > 0):
+        raise ValueError(
+            "The sample weights for validation set are all zero, consider using a"
+            " different random state."
+        )
+    if idx_train.shape[0] == 0 or idx_val.shape[0] == 0:
+        raise ValueError(
+            f"Splitting {n_samples} samples into a train set and a validation set "
+            f"with validation_fraction={estimator.validation_fraction!r} led to an "
+            f"empty set ({idx_train.shape[0]} and {idx_val.shape[0]} samples). "
+            "Please either change validation_fraction, increase number of "
+            "samples, or disable early_stopping."
+        )
+    mask[idx_val] = True
+    return mask

@@ -8,7 +8,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from sgdlearn._engine import DivergenceError
+from sgdlearn._exceptions import DivergenceError
 
 
 @dataclass

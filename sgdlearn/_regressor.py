@@ -9,7 +9,7 @@ from sklearn.exceptions import DataConversionWarning
 from sklearn.model_selection import ShuffleSplit
 
 from sgdlearn._base import BaseGD, partial_fit_context, transactional
-from sgdlearn._classifier import validation_split
+from sgdlearn._data import validation_split
 from sgdlearn._docs import (
     ATTRIBUTES,
     FIT,
@@ -163,30 +163,18 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
             )
         return y
 
-    def _train(self, X, y, sample_weight, state, *, fresh, max_epochs,
-               validation_mask=None):
-        targets = np.ascontiguousarray(y, dtype=X.dtype)
+    def _targets(self, targets, validation_mask):
+        """One problem: every output's weight row, trained together."""
         y_val = None if validation_mask is None else targets[validation_mask]
-        rngs = self._rngs(1, reset=fresh)
-        callbacks = self._epoch_callbacks(fresh, max_epochs, X, y, sample_weight,
-                                          state)
-        t, n_iter, problems = self._run(
-            X,
-            [(slice(0, self._n_outputs), targets.reshape(-1), self._n_outputs,
-              -1, y_val)],
-            sample_weight,
-            state,
-            rngs,
-            max_epochs=max_epochs,
-            validation_mask=validation_mask,
-            validation_kind="regression",
-            callbacks=callbacks,
-        )
-        self._row_rngs = rngs
-        self._commit(state, X.dtype, t, n_iter, problems, fresh)
-        if callbacks is not None:
-            callbacks.finish()
-        return self
+        return [(slice(0, self._n_outputs), targets.reshape(-1), self._n_outputs,
+                 -1, y_val)]
+
+    @staticmethod
+    def _labels(y, X):
+        return np.ascontiguousarray(y, dtype=X.dtype)
+
+    def _validation_kind(self):
+        return "regression"
 
     @docstring(FIT, y_shape="array-like of shape (n_samples,) or "
                "(n_samples, n_outputs)", y_what="Target values; 2-D for several "
@@ -213,7 +201,7 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
         )
         state = self._initial_state(X, coef_init, intercept_init)
         self.t_ = 1.0
-        self._train(X, y, sample_weight, state, fresh=True,
+        self._train(X, y, self._labels(y, X), sample_weight, state, fresh=True,
                     max_epochs=self.max_iter, validation_mask=mask)
         self._warn_if_not_converged()
         return self
@@ -241,7 +229,7 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
             self.t_ = 1.0
         else:
             state = self._continued_state(X)
-        return self._train(X, y, sample_weight, state,
+        return self._train(X, y, self._labels(y, X), sample_weight, state,
                            fresh=False,
                            max_epochs=1)
 

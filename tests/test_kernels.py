@@ -337,7 +337,7 @@ def test_interleaved_state_gives_the_planar_result(problem, optimizer,
     share one interleaved state array on CSR input: the kernel must find
     each row's and each slot's state where Python put it.  Forcing the
     planar layout (which the kernel also accepts) must change nothing."""
-    import sgdlearn._base
+    import sgdlearn._state
 
     X = XS_CSR
     if problem == "multi_output":
@@ -352,8 +352,8 @@ def test_interleaved_state_gives_the_planar_result(problem, optimizer,
                   tol=None, random_state=0, penalty="l2", **extra)
     interleaved = Est(**params).fit(X, y)
     assert not interleaved._coef_state.flags.c_contiguous
-    state_array = sgdlearn._base._state_array
-    monkeypatch.setattr(sgdlearn._base, "_state_array",
+    state_array = sgdlearn._state._state_array
+    monkeypatch.setattr(sgdlearn._state, "_state_array",
                         lambda shape, dtype, sparse, source=None:
                         state_array(shape, dtype, False, source))
     planar = Est(**params).fit(X, y)
