@@ -15,14 +15,7 @@ from sgdlearn._base import BaseGD, partial_fit_context, transactional
 from sgdlearn._data import validation_split
 from sgdlearn._docs import (
     ATTRIBUTES,
-    CLASSES,
-    FIT,
-    LATER,
-    NEW,
-    PARTIAL_FIT,
     REFERENCES,
-    SHARED,
-    docstring,
     fill,
     indent,
     parameters,
@@ -35,6 +28,38 @@ from sgdlearn._sklearn_compat import (
     _check_partial_fit_first_call,
     _fit_context,
 )
+
+# The Parameters section, in the order of __init__ (a test checks it).
+_PARAMETERS = [
+    "loss", "penalty", "alpha", "l1_ratio", "fit_intercept", "max_iter", "tol",
+    "shuffle", "verbose", "epsilon", "n_jobs", "random_state", "learning_rate",
+    "eta0", "power_t", "early_stopping", "validation_fraction",
+    "n_iter_no_change", "class_weight", "warm_start", "average", "optimizer",
+    "batch_size", "momentum", "beta_1", "beta_2", "eps", "rho", "centered",
+    "decay_steps", "decay_rate", "eta_min", "warmup_steps", "intercept_decay",
+    "multi_class",
+]
+_TEXTS = {
+    "loss": """loss : str, default='hinge'
+    'hinge' (linear SVM), 'log_loss' (logistic regression, gives
+    probabilities), 'modified_huber' (smooth hinge, gives
+    probabilities), 'squared_hinge', 'perceptron', or a regression loss
+    ('squared_error', 'huber', 'epsilon_insensitive',
+    'squared_epsilon_insensitive') fit to targets in {-1, +1}.""",
+    "class_weight": """class_weight : dict, 'balanced' or None, default=None
+    Weights {class_label: weight} multiplying the sample weights of
+    each class. 'balanced' uses ``n_samples / (n_classes *
+    np.bincount(y))``; in ``partial_fit`` it uses the class counts of
+    all the samples seen so far (scikit-learn refuses it there). Every
+    sample keeps its class's weight in every one-vs-rest problem.""",
+    "multi_class": """multi_class : {'ovr', 'multinomial'}, default='ovr'
+    How more than two classes are trained. 'ovr' (scikit-learn's SGD):
+    one binary problem per class, in parallel threads with ``n_jobs``.
+    'multinomial': one weight matrix trained jointly on the softmax
+    cross-entropy (needs ``loss='log_loss'``); ``predict_proba`` is then
+    the softmax of ``decision_function``. Two classes are always one
+    binary logistic problem, which the two-class softmax equals.""",
+}
 
 _COEF_SHAPE = "(1, n_features) if n_classes == 2 else (n_classes, n_features)"
 _B_SHAPE = "(1,) if n_classes == 2 else (n_classes,)"
@@ -58,35 +83,7 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
 
     Parameters
     ----------
-    loss : str, default='hinge'
-        'hinge' (linear SVM), 'log_loss' (logistic regression, gives
-        probabilities), 'modified_huber' (smooth hinge, gives
-        probabilities), 'squared_hinge', 'perceptron', or a regression loss
-        ('squared_error', 'huber', 'epsilon_insensitive',
-        'squared_epsilon_insensitive') fit to targets in {{-1, +1}}.
-
-{indent(parameters(SHARED[:-1]))}
-
-{indent(parameters(["epsilon", "n_jobs"]))}
-
-{indent(parameters(LATER, default="optimal", power_t=0.5))}
-
-    class_weight : dict, 'balanced' or None, default=None
-        Weights {{class_label: weight}} multiplying the sample weights of
-        each class. 'balanced' uses ``n_samples / (n_classes *
-        np.bincount(y))``; in ``partial_fit`` it uses the class counts of
-        all the samples seen so far (scikit-learn refuses it there). Every
-        sample keeps its class's weight in every one-vs-rest problem.
-
-{indent(parameters(NEW))}
-
-    multi_class : {{'ovr', 'multinomial'}}, default='ovr'
-        How more than two classes are trained. 'ovr' (scikit-learn's SGD):
-        one binary problem per class, in parallel threads with ``n_jobs``.
-        'multinomial': one weight matrix trained jointly on the softmax
-        cross-entropy (needs ``loss='log_loss'``); ``predict_proba`` is then
-        the softmax of ``decision_function``. Two classes are always one
-        binary logistic problem, which the two-class softmax equals.
+{indent(parameters(_PARAMETERS, _TEXTS, default="optimal", power_t=0.5))}
 
     Attributes
     ----------
@@ -263,13 +260,6 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         return "multinomial" if self._multinomial() else "binary"
 
     # ------------------------------------------------------------------
-    @docstring(FIT, y_shape="array-like of shape (n_samples,)",
-               y_what="Class labels.",
-               coef_init="ndarray of shape (n_classes, n_features) (or "
-                         "(n_features,) for two classes)",
-               intercept_init="ndarray of shape (n_classes,)",
-               weights_more=", multiplied by the class weights",
-               name="GDClassifier")
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
     @with_callbacks
@@ -307,13 +297,58 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         self._warn_if_not_converged()
         return self
 
-    @docstring(PARTIAL_FIT, y_shape="array-like of shape (n_samples,)",
-               y_what="Its class labels, all in ``classes``.", classes=CLASSES,
-               name="GDClassifier")
     @transactional
     @partial_fit_context
     @with_callbacks
     def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """Train for one epoch on the given samples.
+
+        The schedule, the optimizer state and the random row order continue from
+        the previous call, so successive calls over the chunks of a dataset train
+        like one ``fit`` over it.  If the call fails (bad input, divergence, an
+        interrupt), the estimator is left exactly as it was before.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,)
+            Its class labels, all in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class of the whole stream. Required on the first call; later
+            calls may omit it (or must pass the same classes).
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GDClassifier
+            The updated estimator.
+        """
+        """Fit the model for up to ``max_iter`` epochs.
+
+        If training fails (bad input, divergence, an interrupt), the estimator is
+        left exactly as it was before the call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 stays float32 (``coef_`` too); C-ordered float
+            arrays and CSR matrices are used without a copy.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+            Initial weights ((n_features,) is accepted for two classes).
+        intercept_init : ndarray of shape (n_classes,), default=None
+            Initial intercepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples, multiplied by the class weights.
+
+        Returns
+        -------
+        self : GDClassifier
+            The fitted estimator.
+        """
         first_call = not hasattr(self, "classes_")
         if first_call:
             self._more_validate_params(for_partial_fit=True)

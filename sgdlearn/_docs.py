@@ -1,4 +1,28 @@
-"""Parameter and attribute documentation shared by both estimators."""
+"""Parameter and attribute documentation: one text per parameter, and each
+estimator's Parameters section from one explicit list of names."""
+
+from sgdlearn._optim_table import OPTIMIZERS
+
+
+def _optimizer_text():
+    names = ", ".join(f"'{name}'" for name in OPTIMIZERS)
+    rows = "\n".join(f"    - '{name}': {row.summary} (torch's ``{row.torch}``);"
+                     for name, row in OPTIMIZERS.items())
+    return f"""optimizer : {{{names}}} or Optimizer, default='sgd'
+    The update rule, following torch.optim exactly (see :ref:`algorithm`):
+
+{rows}
+
+    or an object of :mod:`sgdlearn.optim` (``Adam(beta_2=0.99)``,
+    ``SGD(momentum=0.9, nesterov=True)``), which carries its own
+    hyperparameters: with an object, the flat ``momentum``, ``beta_1``,
+    ``beta_2``, ``eps``, ``rho`` and ``centered`` must stay at their
+    defaults.  The learning rate of every optimizer is the schedule's
+    ``eta_t`` (``lr`` in torch).  Changing the optimizer between calls (or
+    ``centered``) starts its state afresh from the current weights."""
+
+
+OPTIMIZER_TEXT = _optimizer_text()
 
 PARAMETERS = {
     "penalty": """penalty : {'l2', 'l1', 'elasticnet', None}, default='l2'
@@ -47,7 +71,7 @@ PARAMETERS = {
     torch's default of 1e-3, which suits linear models on standardized
     features.""",
     "power_t": """power_t : float, default={power_t}
-    The exponent of the 'invscaling' schedule.""",
+    The exponent of the 'invscaling' schedule (string schedules only).""",
     "early_stopping": """early_stopping : bool, default=False
     Hold out ``validation_fraction`` of the training data and stop when its
     score (accuracy or R^2) stops improving. Not available in
@@ -66,45 +90,44 @@ PARAMETERS = {
     Averaged SGD (Polyak-Ruppert, with Bottou's O(non-zeros) updates): when
     True, ``coef_`` is the average of the weights of every update; an int k
     starts averaging at update k. Works with every optimizer.""",
-    "optimizer": """optimizer : {'sgd', 'momentum', 'nesterov', 'adagrad', 'rmsprop', \
-'adam', 'amsgrad', 'adamw'}, default='sgd'
-    The update rule, following torch.optim exactly (see
-    :ref:`algorithm`): 'sgd' is scikit-learn's plain SGD; 'momentum' and
-    'nesterov' are torch's SGD with ``momentum`` (heavy-ball or Nesterov);
-    'adagrad', 'rmsprop', 'adam', 'amsgrad' (Adam with the max of the
-    second moments) and 'adamw' (Adam with the L2 part of the penalty
-    applied as decoupled weight decay). The learning rate of every
-    optimizer is the schedule's ``eta_t`` (``lr`` in torch).""",
+    "optimizer": OPTIMIZER_TEXT,
     "batch_size": """batch_size : int, 'full' or None, default=1
     Rows per update. 1 is per-sample SGD (scikit-learn's behaviour); k
     averages the gradient over k rows (the last batch of an epoch may be
     shorter); 'full' or None makes the whole training set one batch (batch
     gradient descent). The penalty is applied once per update.""",
     "momentum": """momentum : float in [0, 1), default=0.9
-    Momentum factor of 'momentum' and 'nesterov' (torch's ``momentum``).""",
+    Momentum factor of 'momentum' and 'nesterov' (torch's ``momentum``).
+    String optimizers only: an object carries its own.""",
     "beta_1": """beta_1 : float in [0, 1), default=0.9
-    Decay of the first-moment estimate of 'adam', 'amsgrad' and 'adamw'.""",
+    Decay of the first-moment estimate of 'adam', 'amsgrad' and 'adamw'.
+    String optimizers only: an object carries its own.""",
     "beta_2": """beta_2 : float in [0, 1), default=0.999
-    Decay of the second-moment estimate of 'adam', 'amsgrad' and 'adamw'.""",
+    Decay of the second-moment estimate of 'adam', 'amsgrad' and 'adamw'.
+    String optimizers only: an object carries its own.""",
     "eps": """eps : float, default=1e-8
     Stabilizer added to the denominator of 'adagrad' (torch uses 1e-10
     there), 'rmsprop', 'adam', 'amsgrad' and 'adamw', after the square root
-    and, for Adam, after bias correction, as in torch.""",
+    and, for Adam, after bias correction, as in torch. String optimizers
+    only: an object carries its own.""",
     "rho": """rho : float in [0, 1), default=0.99
     Smoothing constant of 'rmsprop' (torch's ``alpha``; ``alpha`` here is the
-    regularization strength).""",
+    regularization strength). String optimizers only.""",
     "centered": """centered : bool, default=False
     'rmsprop' only: normalize by the estimated variance of the gradient
-    rather than its second moment (Graves, 2013).""",
+    rather than its second moment (Graves, 2013). String optimizers only;
+    changing it restarts the optimizer state on a warm start.""",
     "decay_steps": """decay_steps : int, default=1000
     Updates per decay period: 'step' multiplies the rate by ``decay_rate``
     every ``decay_steps`` updates, 'exponential' by ``decay_rate`` per
     ``decay_steps`` updates continuously, 'cosine' anneals from ``eta0`` to
-    ``eta_min`` over ``decay_steps`` updates and restarts.""",
+    ``eta_min`` over ``decay_steps`` updates and restarts. String
+    schedules only: a schedule object carries its own.""",
     "decay_rate": """decay_rate : float, default=0.1
-    The factor of the 'step' and 'exponential' schedules.""",
+    The factor of the 'step' and 'exponential' schedules (string schedules
+    only).""",
     "eta_min": """eta_min : float, default=0.0
-    The lowest rate of the 'cosine' schedule.""",
+    The lowest rate of the 'cosine' schedule (string schedules only).""",
     "warmup_steps": """warmup_steps : int, default=0
     Linear warmup: the rate of update t is multiplied by t / warmup_steps
     while t < warmup_steps. Combines with every schedule.""",
@@ -115,8 +138,11 @@ PARAMETERS = {
     make sparse and dense input give the same model.""",
 }
 
-LEARNING_RATE = """learning_rate : str, default='{default}'
-    The schedule of the learning rate ``eta_t`` of update t:
+LEARNING_RATE = """learning_rate : str or Schedule, default='{default}'
+    The schedule of the learning rate ``eta_t`` of update t, a name or an
+    object of :mod:`sgdlearn.schedules` (``Step(decay_steps=500)``: its
+    parameters then come from the object, not from ``power_t``,
+    ``decay_steps``, ``decay_rate`` or ``eta_min``):
 
     - 'constant': ``eta0``;
     - 'optimal': ``1 / (alpha * (t0 + t - 1))`` with Bottou's ``t0``, for
@@ -201,13 +227,6 @@ Descent Training for L1-regularized Log-linear Models with Cumulative
 Penalty. ACL."""
 
 
-def parameters(names, **formats):
-    """The Parameters section for ``names``, in that order."""
-    blocks = [LEARNING_RATE if name == "learning_rate" else PARAMETERS[name]
-              for name in names]
-    return fill("\n\n".join(blocks), **formats)
-
-
 def fill(text, **values):
     """Substitute ``{name}`` placeholders (str.format would trip on the
     braces of set-valued parameter types)."""
@@ -220,79 +239,9 @@ def indent(text, prefix="    "):
     return "\n".join(prefix + line if line else line for line in text.split("\n"))
 
 
-SHARED = [
-    "penalty", "alpha", "l1_ratio", "fit_intercept", "max_iter", "tol",
-    "shuffle", "verbose", "epsilon",
-]
-LATER = [
-    "random_state", "learning_rate", "eta0", "power_t", "early_stopping",
-    "validation_fraction", "n_iter_no_change",
-]
-NEW = [
-    "warm_start", "average", "optimizer", "batch_size", "momentum", "beta_1",
-    "beta_2", "eps", "rho", "centered", "decay_steps", "decay_rate",
-    "eta_min", "warmup_steps", "intercept_decay",
-]
-
-
-FIT = """Fit the model for up to ``max_iter`` epochs.
-
-If training fails (bad input, divergence, an interrupt), the estimator is
-left exactly as it was before the call.
-
-Parameters
-----------
-X : {array-like, sparse matrix} of shape (n_samples, n_features)
-    Training data. float32 stays float32 (``coef_`` too); C-ordered float
-    arrays and CSR matrices are used without a copy.
-y : {y_shape}
-    {y_what}
-coef_init : {coef_init}, default=None
-    Initial weights.
-intercept_init : {intercept_init}, default=None
-    Initial intercepts.
-sample_weight : array-like of shape (n_samples,), default=None
-    Non-negative weights of the samples{weights_more}.
-
-Returns
--------
-self : {name}
-    The fitted estimator.
-"""
-
-PARTIAL_FIT = """Train for one epoch on the given samples.
-
-The schedule, the optimizer state and the random row order continue from
-the previous call, so successive calls over the chunks of a dataset train
-like one ``fit`` over it.  If the call fails (bad input, divergence, an
-interrupt), the estimator is left exactly as it was before.
-
-Parameters
-----------
-X : {array-like, sparse matrix} of shape (n_samples, n_features)
-    A chunk of training data.
-y : {y_shape}
-    {y_what}{classes}
-sample_weight : array-like of shape (n_samples,), default=None
-    Non-negative weights of the samples.
-
-Returns
--------
-self : {name}
-    The updated estimator.
-"""
-
-CLASSES = """
-classes : array-like of shape (n_classes,), default=None
-    Every class of the whole stream. Required on the first call; later
-    calls may omit it (or must pass the same classes)."""
-
-
-def docstring(template, **values):
-    """Decorator: the method's docstring is ``template`` filled in."""
-
-    def decorate(method):
-        method.__doc__ = fill(template, **values)
-        return method
-
-    return decorate
+def parameters(names, texts, **formats):
+    """The Parameters section for ``names``, in that order: each text from
+    ``texts`` (the estimator's own) or the shared table."""
+    blocks = [texts.get(name) or (LEARNING_RATE if name == "learning_rate"
+                                  else PARAMETERS[name]) for name in names]
+    return fill("\n\n".join(blocks), **formats)

@@ -12,19 +12,27 @@ from sgdlearn._base import BaseGD, partial_fit_context, transactional
 from sgdlearn._data import validation_split
 from sgdlearn._docs import (
     ATTRIBUTES,
-    FIT,
-    LATER,
-    NEW,
-    PARTIAL_FIT,
     REFERENCES,
-    SHARED,
-    docstring,
     fill,
     indent,
     parameters,
 )
 from sgdlearn._params import REGRESSION_LOSSES
 from sgdlearn._sklearn_compat import StrOptions, _fit_context
+
+# The Parameters section, in the order of __init__ (a test checks it).
+_PARAMETERS = [
+    "loss", "penalty", "alpha", "l1_ratio", "fit_intercept", "max_iter", "tol",
+    "shuffle", "verbose", "epsilon", "random_state", "learning_rate", "eta0",
+    "power_t", "early_stopping", "validation_fraction", "n_iter_no_change",
+    "warm_start", "average", "optimizer", "batch_size", "momentum", "beta_1",
+    "beta_2", "eps", "rho", "centered", "decay_steps", "decay_rate", "eta_min",
+    "warmup_steps", "intercept_decay",
+]
+_TEXTS = {"loss": """loss : str, default='squared_error'
+    'squared_error' (least squares), 'huber' (robust: linear beyond
+    ``epsilon``), 'epsilon_insensitive' (linear SVR) or
+    'squared_epsilon_insensitive'."""}
 
 
 class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
@@ -42,16 +50,7 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
 
     Parameters
     ----------
-    loss : str, default='squared_error'
-        'squared_error' (least squares), 'huber' (robust: linear beyond
-        ``epsilon``), 'epsilon_insensitive' (linear SVR) or
-        'squared_epsilon_insensitive'.
-
-{indent(parameters(SHARED))}
-
-{indent(parameters(LATER, default="invscaling", power_t=0.25))}
-
-{indent(parameters(NEW))}
+{indent(parameters(_PARAMETERS, _TEXTS, default="invscaling", power_t=0.25))}
 
     Attributes
     ----------
@@ -176,13 +175,6 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
     def _validation_kind(self):
         return "regression"
 
-    @docstring(FIT, y_shape="array-like of shape (n_samples,) or "
-               "(n_samples, n_outputs)", y_what="Target values; 2-D for several "
-               "outputs (then ``coef_`` has one row per output).",
-               coef_init="ndarray of shape (n_features,) (or (n_outputs, "
-                         "n_features))",
-               intercept_init="ndarray of shape (1,) (or (n_outputs,))",
-               weights_more="", name="GDRegressor")
     @_fit_context(prefer_skip_nested_validation=True)
     @transactional
     @with_callbacks
@@ -206,14 +198,56 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
         self._warn_if_not_converged()
         return self
 
-    @docstring(PARTIAL_FIT, y_shape="array-like of shape (n_samples,) or "
-               "(n_samples, n_outputs)", y_what="Its target values, with the "
-               "number of outputs of the first call.", classes="",
-               name="GDRegressor")
     @transactional
     @partial_fit_context
     @with_callbacks
     def partial_fit(self, X, y, sample_weight=None):
+        """Train for one epoch on the given samples.
+
+        The schedule, the optimizer state and the random row order continue from
+        the previous call, so successive calls over the chunks of a dataset train
+        like one ``fit`` over it.  If the call fails (bad input, divergence, an
+        interrupt), the estimator is left exactly as it was before.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A chunk of training data.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Its target values, with the number of outputs of the first call.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GDRegressor
+            The updated estimator.
+        """
+        """Fit the model for up to ``max_iter`` epochs.
+
+        If training fails (bad input, divergence, an interrupt), the estimator is
+        left exactly as it was before the call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 stays float32 (``coef_`` too); C-ordered float
+            arrays and CSR matrices are used without a copy.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values; 2-D for several outputs (then ``coef_`` has one
+            row per output).
+        coef_init : ndarray of shape (n_features,), default=None
+            Initial weights ((n_outputs, n_features) for several outputs).
+        intercept_init : ndarray of shape (1,) (or (n_outputs,)), default=None
+            Initial intercepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GDRegressor
+            The fitted estimator.
+        """
         first_call = not hasattr(self, "coef_")
         if first_call:
             self._more_validate_params(for_partial_fit=True)
