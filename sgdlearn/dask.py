@@ -24,6 +24,7 @@ from sklearn.base import clone, is_classifier
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import (
     Interval,
+    StrOptions,
     validate_parameter_constraints,
 )
 
@@ -87,6 +88,11 @@ def _mixture_converged(mixed, tol, patience):
 # The driver
 # scikit-learn's constraints (and messages) for the functions' own
 # parameters, checked before anything is computed or modified.
+_FIT_CONSTRAINTS = {
+    "mixing": [StrOptions({"iterative", "one_shot"})],
+    "local_epochs": [Interval(Integral, 1, None, closed="left")],
+    "n_shards": [Interval(Integral, 1, None, closed="left"), None],
+}
 _STREAM_CONSTRAINTS = {
     "epochs": [Interval(Integral, 0, None, closed="left")],
     "shuffle_blocks": ["boolean"],
@@ -100,13 +106,15 @@ def _check_estimator(estimator):
                         f"{type(estimator).__name__}")
 
 
-def _check_call(estimator, mixing, local_epochs, classes):
+def _check_call(estimator, mixing, local_epochs, n_shards, classes):
     _check_estimator(estimator)
-    if mixing not in ("iterative", "one_shot"):
-        raise ValueError("mixing must be 'iterative' or 'one_shot', got "
-                         f"{mixing!r}")
-    if not isinstance(local_epochs, int | np.integer) or local_epochs < 1:
-        raise ValueError(f"local_epochs must be an int >= 1, got {local_epochs!r}")
+    validate_parameter_constraints(
+        _FIT_CONSTRAINTS,
+        {"mixing": mixing, "local_epochs": local_epochs, "n_shards": n_shards},
+        caller_name="fit_data_parallel",
+    )
+    # the estimator's own parameters, with the messages of its fit
+    clone(estimator)._validate_params()
     if estimator.early_stopping:
         raise ValueError("early_stopping=True is not supported by "
                          "fit_data_parallel: use tol on the training loss.")
@@ -237,14 +245,17 @@ def fit_data_parallel(estimator, X, y, *, classes=None, sample_weight=None,
         (the labels are counted on the workers; no extra pass).
     sample_weight : dask array or dask Series of shape (n_samples,), \
 default=None
-        Non-negative sample weights, blocked as ``y``.
+        Non-negative sample weights, blocked as ``y``, checked as ``fit``
+        checks them.  A shard whose weights are all zero contributes
+        nothing (it does not train; its mixing weight is zero); all-zero
+        weights overall raise ``fit``'s ValueError.
     mixing : {'iterative', 'one_shot'}, default='iterative'
         'iterative' averages every ``local_epochs`` epochs (McDonald et al.
         2010); 'one_shot' trains each shard alone and averages once
         (Zinkevich et al. 2010).
     local_epochs : int, default=1
         Epochs each shard runs between two averages ('iterative' only).
-    n_shards : int, default=None
+    n_shards : int >= 1, default=None
         Number of shards, at most the number of row blocks of ``X``.  None
         makes one shard per worker thread (at most one per block).  Shards
         are spread over the workers in proportion to the blocks they hold;
@@ -304,7 +315,7 @@ default=None
     >>> clf.coef_.shape
     (1, 10)
     """
-    _check_call(estimator, mixing, local_epochs, classes)
+    _check_call(estimator, mixing, local_epochs, n_shards, classes)
     classifier = is_classifier(estimator)
     client = get_client() if client is None else client
     xs, ys, ws = row_blocks(X, y, sample_weight)
@@ -314,15 +325,21 @@ default=None
                       allow_other_workers=True, pure=False)
         for shard, place in zip(shards, places, strict=True)
     ])
-    keep = [i for i, info in enumerate(infos) if info[0] > 0]
-    if not keep:
+    if not any(info[0] > 0 for info in infos):
         raise ValueError("X has no rows")
+    counts = None
+    if classifier:  # every labelled row counts, whatever its weight (as fit)
+        classes, counts = _classes_and_counts(
+            classes, [info for info in infos if info[0] > 0])
+    # A shard whose weights are all zero would only make updates of weight
+    # zero: it is left out, and its mixing weight is zero.
+    keep = [i for i, info in enumerate(infos) if info[0] > 0 and info[1] > 0]
+    if not keep:  # the message of fit
+        raise ValueError("Sample weights must contain at least one non-zero "
+                         "number.")
     shards = [shards[i] for i in keep]
     places = [places[i] for i in keep]
     infos = [infos[i] for i in keep]
-    counts = None
-    if classifier:
-        classes, counts = _classes_and_counts(classes, infos)
     weights = mixing_weights([info[1] for info in infos])
     copies = _copies(estimator, len(shards), classes, counts)
     mixed = _train(client, copies, shards, places, weights, classes,

@@ -458,6 +458,91 @@ def test_regressor_r2_of_a_single_machine_fit(client):
     assert fitted.score(X_test, y_test) >= single - 0.005
 
 
+def test_zero_weight_shards_contribute_nothing(client, binary):
+    """A shard whose weights are all zero is valid (a local fit accepts
+    such weights): it does not train.  With one shard left, the result is
+    that shard's model; with none, fit's error."""
+    X, y = binary
+    est = GDClassifier(loss="log_loss", max_iter=3, tol=None, random_state=0)
+    # half the weights zero, in one of two shards
+    w = np.where(np.arange(len(y)) < 1000, 0.0, 2.0)
+    Xd, yd, wd = placed(client, X, y, w, chunk=500)
+    fitted = sgd_dask.fit_data_parallel(est, Xd, yd, sample_weight=wd,
+                                        n_shards=2)
+    assert_same_fit(fitted, local_loop(est, X[1000:], y[1000:], 3,
+                                       sample_weight=w[1000:], classes=[0, 1]))
+    # three shards of four all zero: no division by zero, the last shard's model
+    w = np.where(np.arange(len(y)) < 1500, 0.0, np.linspace(0.5, 1.5, len(y)))
+    Xd, yd, wd = placed(client, X, y, w, chunk=500)
+    fitted = sgd_dask.fit_data_parallel(est, Xd, yd, sample_weight=wd,
+                                        n_shards=4)
+    assert_same_fit(fitted, local_loop(est, X[1500:], y[1500:], 3,
+                                       sample_weight=w[1500:], classes=[0, 1]))
+    # all zero: the message of a local fit
+    with pytest.raises(ValueError) as local_error:
+        clone(est).fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError) as dask_error:
+        sgd_dask.fit_data_parallel(est, Xd, yd, n_shards=4,
+                                   sample_weight=da.zeros(len(y), chunks=500))
+    assert str(dask_error.value) == str(local_error.value)
+    assert "at least one non-zero" in str(dask_error.value)
+    # negative weights: the message of a local fit
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        sgd_dask.fit_data_parallel(est, Xd, yd, sample_weight=wd - 1.0)
+
+
+def test_pandas_na_gives_the_message_of_a_local_fit(client, binary):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = binary
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(8)]).astype(
+        "Float64")
+    frame.iloc[1234, 2] = pd.NA
+    est = GDClassifier(max_iter=2, tol=None, random_state=0)
+    with pytest.raises(ValueError) as local_error:
+        clone(est).fit(frame, y)
+    with pytest.raises(ValueError) as dask_error:
+        sgd_dask.fit_data_parallel(est, dd.from_pandas(frame, npartitions=4),
+                                   dd.from_pandas(pd.Series(y), npartitions=4))
+    assert str(dask_error.value) == str(local_error.value)
+    assert str(dask_error.value).startswith("Input X contains NaN.")
+    # nullable dtypes without NA train as their float values
+    clean = frame.fillna(0.0)
+    expected = X.copy()
+    expected[1234, 2] = 0.0
+    fitted = sgd_dask.fit_data_parallel(
+        est, dd.from_pandas(clean, npartitions=4),
+        dd.from_pandas(pd.Series(y), npartitions=4), n_shards=1)
+    assert_same_fit(fitted, local_loop(est, expected, y, 2, classes=[0, 1]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_shards": 0}, "The 'n_shards' parameter of fit_data_parallel must be "
+     "an int in the range [1, inf) or None. Got 0 instead."),
+    ({"n_shards": -1}, "must be an int in the range [1, inf) or None. Got -1"),
+    ({"n_shards": 2.5}, "must be an int in the range [1, inf) or None. Got 2.5"),
+    ({"n_shards": "2"}, "must be an int in the range [1, inf) or None. Got '2'"),
+    ({"local_epochs": 0}, "The 'local_epochs' parameter of fit_data_parallel"),
+    ({"mixing": "twice"}, "The 'mixing' parameter of fit_data_parallel must "
+     "be a str among"),
+    ({"max_iter": 0}, "The 'max_iter' parameter of GDClassifier must be an "
+     "int in the range [1, inf). Got 0 instead."),
+])
+def test_invalid_arguments_fail_before_any_work(client, binary, kwargs,
+                                                message):
+    X, y = binary
+    Xd, yd = blocked(X, y, chunk=500)
+    est = GDClassifier()
+    if "max_iter" in kwargs:
+        est.set_params(**kwargs)
+        kwargs = {}
+    with distributed.get_task_stream(client) as tasks, \
+            pytest.raises(InvalidParameterError) as error:
+        sgd_dask.fit_data_parallel(est, Xd, yd, **kwargs)
+    assert message in str(error.value)
+    assert tasks.data == []  # nothing computed
+
+
 @pytest.mark.parametrize("kwargs", [{"epochs": -1}, {"epochs": 1.5},
                                     {"shuffle_blocks": "yes"},
                                     {"random_state": "seed"}])
