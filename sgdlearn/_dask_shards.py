@@ -8,6 +8,9 @@ import dask.array as da
 import numpy as np
 import scipy.sparse as sp
 from distributed import wait
+from sklearn.utils import check_array
+
+from sgdlearn._data import check_weights
 
 
 def blocks_of(data, name):
@@ -57,31 +60,56 @@ def row_blocks(X, y, sample_weight):
     return xs, ys, ws
 
 
+def _as_array(part):
+    """A dense block as a NumPy array, converted as ``fit`` converts it:
+    pandas' nullable dtypes (``Float64``, ``Int64``, ``boolean``) become
+    floats with NaN for ``pd.NA``, which the estimator then rejects with its
+    own message ("Input X contains NaN"), not a TypeError from ``float()``.
+    Finiteness is left to the estimator."""
+    if isinstance(part, np.ndarray):
+        return part
+    return check_array(part, dtype=None, ensure_all_finite=False,
+                       ensure_2d=False, ensure_min_samples=0,
+                       ensure_min_features=0)
+
+
 def _stack_rows(parts):
     """One C-ordered float array (or CSR matrix) from row blocks; a single
     C-ordered float block is used as it is, without a copy."""
     if any(sp.issparse(part) for part in parts):
         X = sp.vstack([sp.csr_array(part) for part in parts], format="csr")
     elif len(parts) == 1:
-        X = np.asarray(parts[0])
+        X = _as_array(parts[0])
     else:
-        X = np.concatenate([np.asarray(part) for part in parts], axis=0)
+        X = np.concatenate([_as_array(part) for part in parts], axis=0)
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     return X if sp.issparse(X) else np.ascontiguousarray(X)
 
 
 def _stack(xs, ys, ws):
-    """A shard ``(X, y, sample_weight)`` from its blocks (runs on a worker)."""
+    """A shard ``(X, y, sample_weight)`` from its blocks (runs on a worker).
+
+    The sample weights are checked as ``fit`` checks them (finite,
+    non-negative, one per row, same messages), except that a shard's may
+    all be zero: such a shard is left out of training (see
+    :func:`describe`), and only all-zero weights over every shard are an
+    error."""
+    X = _stack_rows(xs)
     y = np.concatenate([np.asarray(block) for block in ys], axis=0)
     w = None
     if ws is not None:
-        w = np.concatenate([np.asarray(block, dtype=np.float64) for block in ws])
-    return _stack_rows(xs), y, w
+        w = np.concatenate([_as_array(block).astype(np.float64, copy=False)
+                            for block in ws])
+        if w.shape[0] > 0:
+            w = check_weights(w, X, allow_all_zero=True)
+    return X, y, w
 
 
 def describe(shard, classifier):
-    """(rows, total sample weight, labels, label counts) of a shard."""
+    """(rows, total sample weight, labels, label counts) of a shard; a
+    shard trains only if both are positive (the weights are checked
+    non-negative by :func:`_stack`, so a zero total means all zero)."""
     X, y, w = shard
     n = X.shape[0]
     weight = float(n if w is None else np.sum(w))

@@ -17,12 +17,19 @@ The user guide page ``docs/guide/dask.rst`` shows both, with dask-ml's
 """
 
 import copy
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import clone, is_classifier
 from sklearn.utils import check_random_state
+from sklearn.utils._param_validation import (
+    Interval,
+    StrOptions,
+    validate_parameter_constraints,
+)
 
 from sgdlearn import GDClassifier, GDRegressor
+from sgdlearn._base import transactional
 from sgdlearn._dask_mixing import adopt, mix, mixing_weights
 
 try:
@@ -79,15 +86,35 @@ def _mixture_converged(mixed, tol, patience):
 
 # ----------------------------------------------------------------------
 # The driver
-def _check_call(estimator, mixing, local_epochs, classes):
+# scikit-learn's constraints (and messages) for the functions' own
+# parameters, checked before anything is computed or modified.
+_FIT_CONSTRAINTS = {
+    "mixing": [StrOptions({"iterative", "one_shot"})],
+    "local_epochs": [Interval(Integral, 1, None, closed="left")],
+    "n_shards": [Interval(Integral, 1, None, closed="left"), None],
+}
+_STREAM_CONSTRAINTS = {
+    "epochs": [Interval(Integral, 0, None, closed="left")],
+    "shuffle_blocks": ["boolean"],
+    "random_state": ["random_state"],
+}
+
+
+def _check_estimator(estimator):
     if not isinstance(estimator, GDClassifier | GDRegressor):
         raise TypeError("estimator must be a GDClassifier or GDRegressor, got "
                         f"{type(estimator).__name__}")
-    if mixing not in ("iterative", "one_shot"):
-        raise ValueError("mixing must be 'iterative' or 'one_shot', got "
-                         f"{mixing!r}")
-    if not isinstance(local_epochs, int | np.integer) or local_epochs < 1:
-        raise ValueError(f"local_epochs must be an int >= 1, got {local_epochs!r}")
+
+
+def _check_call(estimator, mixing, local_epochs, n_shards, classes):
+    _check_estimator(estimator)
+    validate_parameter_constraints(
+        _FIT_CONSTRAINTS,
+        {"mixing": mixing, "local_epochs": local_epochs, "n_shards": n_shards},
+        caller_name="fit_data_parallel",
+    )
+    # the estimator's own parameters, with the messages of its fit
+    clone(estimator)._validate_params()
     if estimator.early_stopping:
         raise ValueError("early_stopping=True is not supported by "
                          "fit_data_parallel: use tol on the training loss.")
@@ -218,14 +245,17 @@ def fit_data_parallel(estimator, X, y, *, classes=None, sample_weight=None,
         (the labels are counted on the workers; no extra pass).
     sample_weight : dask array or dask Series of shape (n_samples,), \
 default=None
-        Non-negative sample weights, blocked as ``y``.
+        Non-negative sample weights, blocked as ``y``, checked as ``fit``
+        checks them.  A shard whose weights are all zero contributes
+        nothing (it does not train; its mixing weight is zero); all-zero
+        weights overall raise ``fit``'s ValueError.
     mixing : {'iterative', 'one_shot'}, default='iterative'
         'iterative' averages every ``local_epochs`` epochs (McDonald et al.
         2010); 'one_shot' trains each shard alone and averages once
         (Zinkevich et al. 2010).
     local_epochs : int, default=1
         Epochs each shard runs between two averages ('iterative' only).
-    n_shards : int, default=None
+    n_shards : int >= 1, default=None
         Number of shards, at most the number of row blocks of ``X``.  None
         makes one shard per worker thread (at most one per block).  Shards
         are spread over the workers in proportion to the blocks they hold;
@@ -285,7 +315,7 @@ default=None
     >>> clf.coef_.shape
     (1, 10)
     """
-    _check_call(estimator, mixing, local_epochs, classes)
+    _check_call(estimator, mixing, local_epochs, n_shards, classes)
     classifier = is_classifier(estimator)
     client = get_client() if client is None else client
     xs, ys, ws = row_blocks(X, y, sample_weight)
@@ -295,15 +325,21 @@ default=None
                       allow_other_workers=True, pure=False)
         for shard, place in zip(shards, places, strict=True)
     ])
-    keep = [i for i, info in enumerate(infos) if info[0] > 0]
-    if not keep:
+    if not any(info[0] > 0 for info in infos):
         raise ValueError("X has no rows")
+    counts = None
+    if classifier:  # every labelled row counts, whatever its weight (as fit)
+        classes, counts = _classes_and_counts(
+            classes, [info for info in infos if info[0] > 0])
+    # A shard whose weights are all zero would only make updates of weight
+    # zero: it is left out, and its mixing weight is zero.
+    keep = [i for i, info in enumerate(infos) if info[0] > 0 and info[1] > 0]
+    if not keep:  # the message of fit
+        raise ValueError("Sample weights must contain at least one non-zero "
+                         "number.")
     shards = [shards[i] for i in keep]
     places = [places[i] for i in keep]
     infos = [infos[i] for i in keep]
-    counts = None
-    if classifier:
-        classes, counts = _classes_and_counts(classes, infos)
     weights = mixing_weights([info[1] for info in infos])
     copies = _copies(estimator, len(shards), classes, counts)
     mixed = _train(client, copies, shards, places, weights, classes,
@@ -318,6 +354,43 @@ def _unique_labels(ys):
     return np.unique(np.concatenate(labels))
 
 
+def _n_rows(data):
+    return np.shape(data)[0] if data is not None else 0
+
+
+@transactional
+def _stream(estimator, xs, ys, ws, orders, kwargs):
+    """The ``partial_fit`` calls of :func:`stream_partial_fit`, one per
+    non-empty block; any exception restores ``estimator`` (the ``self`` of
+    :func:`~sgdlearn._base.transactional`) as it was before the first."""
+    n_rows = 0
+    for epoch, order in enumerate(orders):
+        for index in order:
+            try:
+                block = (xs[index], ys[index], None if ws is None else ws[index])
+                X_block, y_block, w_block = dask.compute(*block)
+                if _n_rows(X_block) == 0 and _n_rows(y_block) == 0:
+                    continue  # e.g. made empty by boolean filtering
+                n_rows += _n_rows(X_block)
+                estimator.partial_fit(X_block, y_block, sample_weight=w_block,
+                                      **kwargs)
+            except BaseException as exc:
+                if hasattr(exc, "add_note"):  # Python >= 3.11
+                    exc.add_note(
+                        f"stream_partial_fit: failed at row block {index} "
+                        f"(counting from 0, of {len(xs)}) in pass {epoch + 1} "
+                        f"of {len(orders)}; the estimator is restored to its "
+                        "state before the call."
+                    )
+                raise
+    if orders and n_rows == 0:
+        raise ValueError(
+            f"X has no rows: all its {len(xs)} row blocks are empty, and "
+            f"{type(estimator).__name__}.partial_fit needs at least one sample."
+        )
+    return estimator
+
+
 def stream_partial_fit(estimator, X, y, *, classes=None, sample_weight=None,
                        epochs=1, shuffle_blocks=False, random_state=None):
     """Train an estimator with ``partial_fit``, one dask block at a time.
@@ -328,6 +401,14 @@ def stream_partial_fit(estimator, X, y, *, classes=None, sample_weight=None,
     training on one machine, exactly as a loop of ``partial_fit`` calls
     over the blocks; to train on the workers instead, use dask-ml's
     ``Incremental`` or :func:`fit_data_parallel`.
+
+    Empty blocks (boolean filtering makes them) are skipped; a stream whose
+    blocks are all empty raises ValueError, as ``partial_fit`` does on no
+    rows.  The call is all or nothing, as ``partial_fit`` is: if any
+    block fails (its computation or its ``partial_fit``, KeyboardInterrupt
+    included), the estimator is restored bit for bit to its state before
+    the call (unfitted if it was), and the exception, re-raised, says
+    which block failed.
 
     Parameters
     ----------
@@ -372,8 +453,13 @@ default=None
     >>> len(reg.loss_curve_)
     20
     """
-    if not isinstance(epochs, int | np.integer) or epochs < 0:
-        raise ValueError(f"epochs must be an int >= 0, got {epochs!r}")
+    _check_estimator(estimator)
+    validate_parameter_constraints(
+        _STREAM_CONSTRAINTS,
+        {"epochs": epochs, "shuffle_blocks": shuffle_blocks,
+         "random_state": random_state},
+        caller_name="stream_partial_fit",
+    )
     xs, ys, ws = row_blocks(X, y, sample_weight)
     kwargs = {}
     if is_classifier(estimator) and not hasattr(estimator, "classes_"):
@@ -381,11 +467,6 @@ default=None
     elif classes is not None:
         kwargs["classes"] = classes
     rng = check_random_state(random_state)
-    for _ in range(epochs):
-        order = rng.permutation(len(xs)) if shuffle_blocks else range(len(xs))
-        for index in order:
-            block = (xs[index], ys[index], None if ws is None else ws[index])
-            X_block, y_block, w_block = dask.compute(*block)
-            estimator.partial_fit(X_block, y_block, sample_weight=w_block,
-                                  **kwargs)
-    return estimator
+    orders = [rng.permutation(len(xs)) if shuffle_blocks else range(len(xs))
+              for _ in range(epochs)]
+    return _stream(estimator, xs, ys, ws, orders, kwargs)

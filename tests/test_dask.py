@@ -9,6 +9,7 @@ import pickle
 import subprocess
 import sys
 import warnings
+from copy import deepcopy
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from sklearn.datasets import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils._param_validation import InvalidParameterError
 
 from sgdlearn import GDClassifier, GDRegressor
 
@@ -220,6 +222,107 @@ def test_stream_partial_fit_of_dataframe_blocks(binary):
     assert_same_fit(reg, local)
 
 
+def _snapshot(est):
+    """Everything a rollback must restore: the attributes (deep copies),
+    the row-order generators' states."""
+    state = deepcopy(vars(est))
+    rngs = [g.bit_generator.state for g in getattr(est, "_row_rngs", None) or []]
+    return state, rngs
+
+
+def assert_restored(est, snapshot):
+    state, rngs = snapshot
+    assert sorted(vars(est)) == sorted(state)
+    for name, value in state.items():
+        if isinstance(value, np.ndarray):
+            assert_array_equal(getattr(est, name), value, err_msg=name)
+        elif name != "_row_rngs":
+            assert getattr(est, name) == value, name
+    assert [g.bit_generator.state for g in est._row_rngs or []] == rngs
+
+
+def test_stream_partial_fit_skips_empty_blocks(binary):
+    """Boolean filtering leaves a block with no rows (and unknown chunk
+    sizes): it is skipped, not an error in partial_fit."""
+    X, y = binary
+    keep = np.ones(len(y), dtype=bool)
+    keep[600:900] = False  # block 2 of 300-row blocks is empty
+    keep[950:1000] = False
+    Xd, yd, kd = blocked(X, y, keep, chunk=300)
+    est = GDClassifier(loss="log_loss", random_state=0)
+    streamed = sgd_dask.stream_partial_fit(clone(est), Xd[kd], yd[kd],
+                                           epochs=2)
+    local = clone(est)
+    for _ in range(2):
+        for start in range(0, len(y), 300):
+            rows = np.arange(start, min(start + 300, len(y)))
+            rows = rows[keep[rows]]
+            if rows.size:
+                local.partial_fit(X[rows], y[rows], classes=[0, 1])
+    assert_same_fit(streamed, local)
+    assert streamed.t_ == 1 + 2 * keep.sum()
+    # nothing at all: the error of partial_fit on no rows, and no model
+    none = da.zeros(len(y), dtype=bool, chunks=300)
+    unfitted = GDClassifier()
+    with pytest.raises(ValueError, match="all its 7 row blocks are empty"):
+        sgd_dask.stream_partial_fit(unfitted, Xd[none], yd[none],
+                                    classes=[0, 1])
+    assert not hasattr(unfitted, "t_")
+
+
+class _Interrupted(GDClassifier):
+    """Ctrl-C during the third partial_fit call (after it trained)."""
+
+    def partial_fit(self, X, y, **kwargs):
+        super().partial_fit(X, y, **kwargs)
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == 3:
+            raise KeyboardInterrupt
+        return self
+
+
+@pytest.mark.parametrize("fitted", [True, False])
+def test_stream_partial_fit_failure_rolls_back(binary, fitted):
+    """A block failing mid-stream (NaN in block 5 of 7, second pass) leaves
+    the estimator exactly as before the call, and the error names the
+    block; the same for Ctrl-C."""
+    X, y = binary
+    X = X.copy()
+    X[1600, 3] = np.nan
+    Xd, yd = blocked(X, y, chunk=300)
+    est = GDClassifier(optimizer="adam", average=True, random_state=0)
+    if fitted:
+        est.partial_fit(X[:100], y[:100], classes=[0, 1])
+    before = _snapshot(est)
+    with pytest.raises(ValueError, match="Input X contains NaN") as info:
+        sgd_dask.stream_partial_fit(est, Xd, yd, classes=[0, 1], epochs=2,
+                                    shuffle_blocks=True, random_state=0)
+    if fitted:
+        assert_restored(est, before)
+    else:
+        assert vars(est) == before[0]  # still unfitted, nothing added
+    notes = " ".join(getattr(info.value, "__notes__", []))
+    if sys.version_info >= (3, 11):
+        assert "failed at row block 5 (counting from 0, of 7) in pass 1 " \
+            "of 2; the estimator is restored" in notes
+    # Ctrl-C after two blocks trained: rolled back too
+    est = _Interrupted(random_state=0).partial_fit(X[:100], y[:100],
+                                                   classes=[0, 1])
+    est.calls = 0
+    before = _snapshot(est)
+    with pytest.raises(KeyboardInterrupt):
+        sgd_dask.stream_partial_fit(est, Xd[:1500], yd[:1500])
+    assert_restored(est, before)
+    # and the estimator continues as if the failed calls never happened
+    est.calls = -10
+    continued = sgd_dask.stream_partial_fit(est, Xd[:1500], yd[:1500])
+    plain = GDClassifier(random_state=0).partial_fit(X[:100], y[:100],
+                                                     classes=[0, 1])
+    for start in range(0, 1500, 300):
+        plain.partial_fit(X[start:start + 300], y[start:start + 300])
+    assert_same_fit(continued, plain)
+
+
 # ----------------------------------------------------------------------
 # Data-parallel training on the thread cluster
 def test_cluster_listens_on_loopback_only(client):
@@ -353,6 +456,105 @@ def test_regressor_r2_of_a_single_machine_fit(client):
     Xd, yd = placed(client, X_train, y_train, chunk=3750)
     fitted = sgd_dask.fit_data_parallel(est, Xd, yd)
     assert fitted.score(X_test, y_test) >= single - 0.005
+
+
+def test_zero_weight_shards_contribute_nothing(client, binary):
+    """A shard whose weights are all zero is valid (a local fit accepts
+    such weights): it does not train.  With one shard left, the result is
+    that shard's model; with none, fit's error."""
+    X, y = binary
+    est = GDClassifier(loss="log_loss", max_iter=3, tol=None, random_state=0)
+    # half the weights zero, in one of two shards
+    w = np.where(np.arange(len(y)) < 1000, 0.0, 2.0)
+    Xd, yd, wd = placed(client, X, y, w, chunk=500)
+    fitted = sgd_dask.fit_data_parallel(est, Xd, yd, sample_weight=wd,
+                                        n_shards=2)
+    assert_same_fit(fitted, local_loop(est, X[1000:], y[1000:], 3,
+                                       sample_weight=w[1000:], classes=[0, 1]))
+    # three shards of four all zero: no division by zero, the last shard's model
+    w = np.where(np.arange(len(y)) < 1500, 0.0, np.linspace(0.5, 1.5, len(y)))
+    Xd, yd, wd = placed(client, X, y, w, chunk=500)
+    fitted = sgd_dask.fit_data_parallel(est, Xd, yd, sample_weight=wd,
+                                        n_shards=4)
+    assert_same_fit(fitted, local_loop(est, X[1500:], y[1500:], 3,
+                                       sample_weight=w[1500:], classes=[0, 1]))
+    # all zero: the message of a local fit
+    with pytest.raises(ValueError) as local_error:
+        clone(est).fit(X, y, sample_weight=np.zeros(len(y)))
+    with pytest.raises(ValueError) as dask_error:
+        sgd_dask.fit_data_parallel(est, Xd, yd, n_shards=4,
+                                   sample_weight=da.zeros(len(y), chunks=500))
+    assert str(dask_error.value) == str(local_error.value)
+    assert "at least one non-zero" in str(dask_error.value)
+    # negative weights: the message of a local fit
+    with pytest.raises(ValueError, match="Negative values in data passed to"):
+        sgd_dask.fit_data_parallel(est, Xd, yd, sample_weight=wd - 1.0)
+
+
+def test_pandas_na_gives_the_message_of_a_local_fit(client, binary):
+    dd = pytest.importorskip("dask.dataframe")
+    pd = pytest.importorskip("pandas")
+    X, y = binary
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(8)]).astype(
+        "Float64")
+    frame.iloc[1234, 2] = pd.NA
+    est = GDClassifier(max_iter=2, tol=None, random_state=0)
+    with pytest.raises(ValueError) as local_error:
+        clone(est).fit(frame, y)
+    with pytest.raises(ValueError) as dask_error:
+        sgd_dask.fit_data_parallel(est, dd.from_pandas(frame, npartitions=4),
+                                   dd.from_pandas(pd.Series(y), npartitions=4))
+    assert str(dask_error.value) == str(local_error.value)
+    assert str(dask_error.value).startswith("Input X contains NaN.")
+    # nullable dtypes without NA train as their float values
+    clean = frame.fillna(0.0)
+    expected = X.copy()
+    expected[1234, 2] = 0.0
+    fitted = sgd_dask.fit_data_parallel(
+        est, dd.from_pandas(clean, npartitions=4),
+        dd.from_pandas(pd.Series(y), npartitions=4), n_shards=1)
+    assert_same_fit(fitted, local_loop(est, expected, y, 2, classes=[0, 1]))
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"n_shards": 0}, "The 'n_shards' parameter of fit_data_parallel must be "
+     "an int in the range [1, inf) or None. Got 0 instead."),
+    ({"n_shards": -1}, "must be an int in the range [1, inf) or None. Got -1"),
+    ({"n_shards": 2.5}, "must be an int in the range [1, inf) or None. Got 2.5"),
+    ({"n_shards": "2"}, "must be an int in the range [1, inf) or None. Got '2'"),
+    ({"local_epochs": 0}, "The 'local_epochs' parameter of fit_data_parallel"),
+    ({"mixing": "twice"}, "The 'mixing' parameter of fit_data_parallel must "
+     "be a str among"),
+    ({"max_iter": 0}, "The 'max_iter' parameter of GDClassifier must be an "
+     "int in the range [1, inf). Got 0 instead."),
+])
+def test_invalid_arguments_fail_before_any_work(client, binary, kwargs,
+                                                message):
+    X, y = binary
+    Xd, yd = blocked(X, y, chunk=500)
+    est = GDClassifier()
+    if "max_iter" in kwargs:
+        est.set_params(**kwargs)
+        kwargs = {}
+    with distributed.get_task_stream(client) as tasks, \
+            pytest.raises(InvalidParameterError) as error:
+        sgd_dask.fit_data_parallel(est, Xd, yd, **kwargs)
+    assert message in str(error.value)
+    assert tasks.data == []  # nothing computed
+
+
+@pytest.mark.parametrize("kwargs", [{"epochs": -1}, {"epochs": 1.5},
+                                    {"shuffle_blocks": "yes"},
+                                    {"random_state": "seed"}])
+def test_stream_partial_fit_invalid_arguments(binary, kwargs):
+    X, y = binary
+    Xd, yd = blocked(X, y, chunk=500)
+    est = GDClassifier()
+    name = next(iter(kwargs))
+    with pytest.raises(InvalidParameterError,
+                       match=f"The '{name}' parameter of stream_partial_fit"):
+        sgd_dask.stream_partial_fit(est, Xd, yd, **kwargs)
+    assert not hasattr(est, "t_")
 
 
 def test_dataframe_input_equals_array_input(client, binary):
