@@ -252,3 +252,17 @@ def test_mixing_follows_the_table(breast_cancer, monkeypatch, mixing):
     reduce = np.maximum if mixing == "max" else np.add
     np.testing.assert_array_equal(
         mixed._coef_state, reduce(models[0]._coef_state, models[1]._coef_state))
+
+
+def test_the_docs_table_lists_every_optimizer():
+    """docs/guide/optimizers.rst's table is the one other place that names
+    every optimizer: it must not fall behind the table."""
+    import re
+    from pathlib import Path
+
+    page = Path(__file__).parents[1] / "docs" / "guide" / "optimizers.rst"
+    text = page.read_text()
+    table = text[text.index(".. _optimizer_table:"):text.index(
+        ".. _optimizer_objects:")]
+    listed = re.findall(r'^   \* - ``"(\w+)"``$', table, flags=re.M)
+    assert listed == list(OPTIMIZER_NAMES)
