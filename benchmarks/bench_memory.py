@@ -9,6 +9,11 @@ what a copy looks like.  Each fit runs in a fresh forked process and is
 measured twice: Python's tracemalloc (every NumPy buffer) and the growth
 of the process's peak resident set size (ru_maxrss, also counts C
 allocations, but only pages actually touched).  No timing: not noisy.
+
+Then one-vs-rest with many classes (20k rows x 8.7k classes, 20 dense
+features; --quick: 10k x 1k): the peak extra memory must be O(n + n_classes
+* d), not one row order (4 bytes per row) per class, sequentially and with
+n_jobs=2, for both libraries (and sgdlearn with early stopping).
 """
 
 import multiprocessing
@@ -32,11 +37,15 @@ def nbytes(X):
     return X.nbytes
 
 
-def measure(label, name):
+def measure(label, name, params=None):
     """(tracemalloc peak, maxrss growth) in bytes of one fit, or the error."""
     X, y = CASES[label]
-    est = ESTIMATORS[name](max_iter=1, tol=None, random_state=SEED)
-    est.fit(X[:100], y[:100])  # import and first-call costs out of the way
+    est = ESTIMATORS[name](**{"max_iter": 1, "tol": None, "random_state": SEED,
+                              **(params or {})})
+    # Import and first-call costs out of the way (at most three classes: the
+    # early stopping split needs more rows than classes; three run the
+    # one-vs-rest path, with joblib's threads when n_jobs=2).
+    est.fit(X[:100], y[:100] % 3)
     tracemalloc.start()
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     base = tracemalloc.get_traced_memory()[0]
@@ -46,6 +55,21 @@ def measure(label, name):
         return f"{type(exc).__name__}: {str(exc)[:60]}"
     peak = tracemalloc.get_traced_memory()[1] - base
     return peak, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 - rss
+
+
+def _child(queue, *args):
+    queue.put(measure(*args))
+
+
+def isolated(ctx, *args):
+    """measure(*args) in a fresh forked process: not a daemonic Pool worker,
+    in which joblib would run n_jobs=2 sequentially."""
+    queue = ctx.SimpleQueue()
+    process = ctx.Process(target=_child, args=(queue, *args))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
 
 
 def main():
@@ -72,8 +96,7 @@ def main():
     for label, (X, _) in CASES.items():
         cells = {}
         for name in ESTIMATORS:
-            with ctx.Pool(1) as pool:
-                cells[name] = pool.apply(measure, (label, name))
+            cells[name] = isolated(ctx, label, name)
         traced, rss = [], []
         for name in ESTIMATORS:
             if isinstance(cells[name], str):
@@ -90,7 +113,41 @@ def main():
                 print(f"    {name}: {cells[name]}")
     print("# (percentage of the size of X; ~100% = a copy of X.  The model itself "
           f"is 8 bytes per feature: {2**18 * 8 / MB:.0f} MB on the CSR inputs)")
+    one_vs_rest(args, ctx)
     footer()
+
+
+OVR_RUNS = [  # (estimator, label, parameters)
+    ("sgdlearn", "sequential", {}),
+    ("sgdlearn", "n_jobs=2", {"n_jobs": 2}),
+    ("sgdlearn", "early stopping (half held out), 2 epochs",
+     {"early_stopping": True, "validation_fraction": 0.5, "max_iter": 2}),
+    ("sklearn", "sequential", {}),
+    ("sklearn", "n_jobs=2", {"n_jobs": 2}),
+]
+
+
+def one_vs_rest(args, ctx):
+    """Peak extra memory of one-vs-rest with many classes (few rows each)."""
+    n, n_classes, d = (10_000, 1_000, 20) if args.quick else (20_000, 8_700, 20)
+    X = dense_data(n, d).X
+    y = np.random.default_rng(SEED).permutation(np.arange(n) % n_classes)
+    CASES["ovr"] = (X, y)
+    coef = n_classes * d * 8
+    print(f"\none-vs-rest: {n} x {d} dense float64, {n_classes} classes, "
+          f"max_iter=1 (X {nbytes(X) / MB:.1f} MB, coef_ {coef / MB:.1f} MB; "
+          f"one int32 row order per class would be {n * n_classes * 4 / MB:.0f} "
+          "MB)")
+    print(f"{'estimator':<12} {'run':<44} {'tracemalloc peak':>17} "
+          f"{'maxrss growth':>14}")
+    for name, label, params in OVR_RUNS:
+        cell = isolated(ctx, "ovr", name, params)
+        if isinstance(cell, str):
+            print(f"{name:<12} {label:<44} {cell}")
+            continue
+        peak, grown = cell
+        print(f"{name:<12} {label:<44} {peak / MB:14.1f} MB {grown / MB:11.1f} "
+              "MB", flush=True)
 
 
 if __name__ == "__main__":

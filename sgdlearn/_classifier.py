@@ -243,18 +243,16 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
     def _targets(self, labels, validation_mask):
         """One problem per binary split (one for two classes), or one
         multinomial problem over every class.  All share ``labels``, the
-        class indices in the dtype of X: a binary problem's target is +1 for
-        its positive class and -1 otherwise."""
+        class indices in the dtype of X, and their validation rows: a binary
+        problem's target is +1 for its positive class and -1 otherwise (no
+        array per class: memory O(n + n_classes), not O(n * n_classes))."""
         y_val = None if validation_mask is None else labels[validation_mask]
         n_classes = len(self.classes_)
         if self._multinomial():
             return [(slice(0, n_classes), labels, 1, -1, y_val)]
         positives = [1] if n_classes == 2 else range(n_classes)
-        return [
-            (slice(row, row + 1), labels, 1, positive,
-             None if y_val is None else np.where(y_val == positive, 1, -1))
-            for row, positive in enumerate(positives)
-        ]
+        return [(slice(row, row + 1), labels, 1, positive, y_val)
+                for row, positive in enumerate(positives)]
 
     def _validation_kind(self):
         return "multinomial" if self._multinomial() else "binary"

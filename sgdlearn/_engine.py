@@ -44,7 +44,8 @@ class Problem:
     y_stride: int  # targets per row
     positive: int  # y holds class indices: the target is +1 for this one
     sample_weight: np.ndarray  # float64 (n,), or (0,) for unit weights
-    y_val: np.ndarray = None  # targets of the validation rows
+    y_val: np.ndarray = None  # targets of the validation rows (binary:
+    #                           class indices shared by all, as y)
     n_iter: int = 0
     t: float = 1.0
     losses: list = field(default_factory=list)
@@ -81,7 +82,8 @@ class Validation:
         scores = self.X @ problem.coef.T + problem.intercept
         y, w = problem.y_val, self.sample_weight
         if self.kind == "binary":
-            return np.average(np.where(scores[:, 0] > 0, 1, -1) == y, weights=w)
+            return np.average((scores[:, 0] > 0) == (y == problem.positive),
+                              weights=w)
         if self.kind == "multinomial":
             return np.average(np.argmax(scores, axis=1) == y, weights=w)
         y = y.reshape(scores.shape)
@@ -107,10 +109,11 @@ class Trainer:
     def __init__(self, problem, rows, order, settings, t):
         self.problem = problem
         self.rows = rows
-        self.order = order
-        # The epochs' row order: shuffled in place by the kernel, from a seed
-        # the problem's Generator draws every epoch.
-        self.epoch_order = order.copy()
+        self.order = order  # shared by every problem, never shuffled itself
+        # The epoch's row order, shuffled in place by the kernel from a seed
+        # the problem's Generator draws: a buffer only while an epoch runs, so
+        # one-vs-rest holds one per running problem, not one per class.
+        self.epoch_order = None
         self.settings = settings
         self.t = t
         self.schedule = dict(settings.schedule)  # 'adaptive' lowers eta0
@@ -129,10 +132,11 @@ class Trainer:
         if settings.verbose:
             print(f"-- Epoch {number}")
         seed = None
+        self.epoch_order = self.order  # not written to without a seed
         if settings.shuffle:
             # From the rows' own order every epoch: an epoch's order then
             # depends only on its seed, so fit equals repeated partial_fit.
-            self.epoch_order[:] = self.order
+            self.epoch_order = self.order.copy()
             seed = int(problem.rng.integers(2**63, dtype=np.int64))
         self.optim["step"] = problem.step
         self.task["t"] = self.t
@@ -160,6 +164,7 @@ class Trainer:
             schedule=self.schedule,
             task=self.task,
         )
+        self.epoch_order = None
         if status != kernel.Status.OK:
             raise _divergence(number, self.t + failed_at, self.schedule, status,
                               failed_at, n_updates)
