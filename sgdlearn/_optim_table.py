@@ -59,6 +59,12 @@ class Row:
     # 'optimal' is Bottou's absolute rate 1 / (alpha (t0 + t - 1)), which
     # assumes steps on the gradient's scale; otherwise eta0 * t0 / (t0 + t - 1).
     absolute_optimal: bool = False
+    # The base rate and schedule used when the user leaves ``eta0`` and
+    # ``learning_rate`` at the estimator's defaults (made for plain SGD);
+    # None keeps the estimator's.  A rule whose natural rate differs (torch's
+    # Adadelta: lr=1) sets them here.
+    default_eta0: float | None = None
+    default_schedule: str | None = None
     torch: str = ""  # the torch.optim equivalent, for the docs
 
     def slots_for(self, hp):

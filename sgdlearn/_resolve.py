@@ -81,4 +81,23 @@ def resolve_schedule(estimator):
     return name, {n: params.get(n, defaults[n]) for n in SCHEDULE_PARAMS}
 
 
-__all__ = ["Resolved", "resolve_optimizer", "resolve_schedule", "SCHEDULES"]
+def resolve_rate(estimator, optimizer):
+    """(eta0, schedule name, schedule parameters) of a call: the
+    estimator's, or the optimizer's own defaults (the table's
+    ``default_eta0``/``default_schedule``) for whichever of ``eta0`` and
+    ``learning_rate`` the user left at the estimator's default value."""
+    name, params = resolve_schedule(estimator)
+    eta0 = estimator.eta0
+    defaults = _defaults(estimator)
+    row = optimizer.row
+    if row.default_eta0 is not None and eta0 == defaults["eta0"]:
+        eta0 = row.default_eta0
+    if (row.default_schedule is not None
+            and isinstance(estimator.learning_rate, str)
+            and estimator.learning_rate == defaults["learning_rate"]):
+        name = row.default_schedule
+    return eta0, name, params
+
+
+__all__ = ["Resolved", "resolve_optimizer", "resolve_rate", "resolve_schedule",
+           "SCHEDULES"]
