@@ -21,11 +21,11 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-import sgdlearn._base
+import sgdlearn._kernel_args
 from sgdlearn import GDClassifier, lr_find
 
 N_CLASSES = 10
-CHECK_ON = sgdlearn._base.EXPLODE_FACTOR
+CHECK_ON = sgdlearn._kernel_args.EXPLODE_FACTOR
 
 
 def digits():
@@ -76,11 +76,11 @@ def divergence_overhead(name, data, repeats, batch_size, span):
     last = 1 + span
 
     def fit(factor, max_iter):
-        sgdlearn._base.EXPLODE_FACTOR = factor
+        sgdlearn._kernel_args.EXPLODE_FACTOR = factor
         try:
             return model("ovr", max_iter, batch_size=batch_size).fit(X_train, y_train)
         finally:
-            sgdlearn._base.EXPLODE_FACTOR = CHECK_ON
+            sgdlearn._kernel_args.EXPLODE_FACTOR = CHECK_ON
 
     runs = {(label, e): (lambda f=factor, e=e: fit(f, e))
             for label, factor in (("on", CHECK_ON), ("off", 0.0))

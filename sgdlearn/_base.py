@@ -24,12 +24,12 @@ from sgdlearn._callbacks import EpochCallbacks, wants_callbacks
 from sgdlearn._data import check_weights, kernel_rows, quick_array, quick_targets
 from sgdlearn._engine import (
     Problem,
-    Settings,
     Trainer,
     Validation,
     train,
 )
 from sgdlearn._exceptions import DivergenceWarning, InconsistentVersionWarning
+from sgdlearn._kernel_args import kernel_settings
 from sgdlearn._objects import Hyperparameters
 from sgdlearn._optim_table import HYPERS, OPTIMIZERS
 from sgdlearn._params import SCHEDULES
@@ -46,13 +46,6 @@ from sgdlearn.optim import Optimizer
 from sgdlearn.schedules import Schedule
 
 MAX_INT = np.iinfo(np.int32).max
-# Training diverged when the mean loss over a window of updates exceeds this
-# many times the loss of the all-zero model (at least 1).  Gradients are
-# clipped at 1e12, so a diverging run can stay finite for ever; this catches
-# it.  It must stay above what scikit-learn's own estimator checks reach on
-# unscaled data, where scikit-learn's SGD ends with 1e11 weights and a loss
-# 1e27 times the zero model's, and the checks require fit to succeed.
-EXPLODE_FACTOR = 1e30
 # A final loss this many times the all-zero model's warns (predicting zero
 # would be a thousand times better): scikit-learn's SGD returns such models
 # silently (e.g. eta0=10 on load_diabetes).
@@ -282,92 +275,6 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
                     f"optimizer={self.optimizer!r}, batch_size={self.batch_size!r}."
                 )
 
-    def _l1_ratio(self):
-        return {None: 0.0, "l2": 0.0, "l1": 1.0}.get(self.penalty, self.l1_ratio)
-
-    def _kernel_loss(self):
-        loss_kind, loss_param = self._loss_functions[self.loss]
-        return loss_kind, self.epsilon if loss_param == "epsilon" else loss_param
-
-    def _settings(self, rows, n_train, validation=None):
-        """The kernel's structs for this call, from the parameters."""
-        loss_kind, loss_param = self._kernel_loss()
-        penalized = self.penalty is not None
-        l1_ratio = self._l1_ratio()
-        l2 = self.alpha * (1 - l1_ratio) if penalized else 0.0
-        optimizer = resolve_optimizer(self)
-        # Hyperparameters the optimizer does not read keep their defaults.
-        hp = {name: hyper.default for name, hyper in HYPERS.items()}
-        hp.update(optimizer.hp)
-        # Plain SGD and AdamW shrink the weights multiplicatively (through
-        # the kernel's wscale, O(1)); the others add the L2 gradient.
-        decoupled = optimizer.row.decoupled_decay
-        optim = {
-            "kind": int(optimizer.row.kind),
-            "momentum": hp["momentum"],
-            "beta1": hp["beta_1"],
-            "beta2": hp["beta_2"],
-            "eps": hp["eps"],
-            "rho": hp["rho"],
-            "centered": hp["centered"],
-            "l2": 0.0 if decoupled else l2,
-            "decay": l2 if decoupled else 0.0,
-            "step": 0.0,
-            "beta1_pow": 1.0,
-            "beta2_pow": 1.0,
-            "lr": 0.0,
-            "step_size": 0.0,
-            "inv_sqrt_bc2": 0.0,
-        }
-        # Bottou's heuristic exactly as scikit-learn evaluates it: the max(1,
-        # dloss) of its formula is always 1, so eta_1 = alpha ** -0.25.  The
-        # same expression (not alpha ** -0.75) keeps results bit-compatible.
-        typw = np.sqrt(1.0 / np.sqrt(self.alpha)) if self.alpha > 0 else 1.0
-        t0 = 1.0 / (typw * self.alpha) if self.alpha > 0 else 1.0
-        schedule_name, sched = resolve_schedule(self)
-        schedule = {
-            "kind": int(SCHEDULES[schedule_name]),
-            "eta0": self.eta0,
-            "power_t": sched["power_t"],
-            "alpha": self.alpha,
-            "t0": t0,
-            "optimal_absolute": optimizer.row.absolute_optimal,
-            "decay_steps": float(sched["decay_steps"]),
-            "decay_rate": sched["decay_rate"],
-            "eta_min": sched["eta_min"],
-            "warmup_steps": float(self.warmup_steps),
-        }
-        if self.intercept_decay == "auto":
-            intercept_decay = 0.01 if rows.sparse else 1.0
-        else:
-            intercept_decay = self.intercept_decay
-        batch_size = self.batch_size
-        if batch_size is None or batch_size == "full":
-            batch_size = max(n_train, 1)
-        task = {
-            "batch_size": int(batch_size),
-            "loss": int(loss_kind),
-            "loss_param": float(loss_param),
-            "fit_intercept": self.fit_intercept,
-            "intercept_decay": float(intercept_decay),
-            "l1": self.alpha * l1_ratio if penalized else 0.0,
-            "average": float(self.average),
-            "explode": EXPLODE_FACTOR,
-        }
-        return Settings(
-            optim=optim,
-            schedule=schedule,
-            task=task,
-            alpha=self.alpha,
-            l1_ratio=l1_ratio,
-            penalized=penalized,
-            shuffle=self.shuffle,
-            tol=-np.inf if self.tol is None else self.tol,
-            n_iter_no_change=self.n_iter_no_change,
-            adaptive=schedule_name == "adaptive",
-            verbose=self.verbose,
-            validation=validation,
-        )
 
     def _warn_if_not_converged(self):
         if self.tol is not None and self.n_iter_ == self.max_iter:
@@ -479,7 +386,7 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         else:
             order = np.arange(n, dtype=np.intc)
             validation = None
-        settings = self._settings(rows, order.shape[0], validation)
+        settings = kernel_settings(self, rows, order.shape[0], validation)
         problems = []
         for index, (rows_slice, y, y_stride, positive, y_val) in enumerate(targets):
             problems.append(
@@ -494,7 +401,7 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
                     avg_intercept=state["avg_intercept"][rows_slice]
                     if self.average
                     else state["avg_intercept"],
-                    step=float(state["steps"][index]),
+                    steps=state["steps"][index:index + 1],
                     rng=rngs[index],
                     y=y,
                     y_stride=y_stride,
@@ -512,8 +419,6 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         else:
             with Parallel(n_jobs=n_jobs, require="sharedmem") as parallel:
                 t = train(trainers, max_epochs, parallel, callbacks)
-        for index, problem in enumerate(problems):
-            state["steps"][index] = problem.step
         ratio = max(trainer.loss_ratio for trainer in trainers)
         if ratio > WARN_FACTOR:
             warnings.warn(

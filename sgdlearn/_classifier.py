@@ -20,7 +20,6 @@ from sgdlearn._docs import (
     indent,
     parameters,
 )
-from sgdlearn._kernels._loss import LossKind
 from sgdlearn._params import CLASSIFICATION_LOSSES
 from sgdlearn._sklearn_compat import (
     LinearClassifierMixin,
@@ -179,11 +178,6 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
 
     def _coef_shape(self, n_rows, n_features):
         return (n_rows, n_features)
-
-    def _kernel_loss(self):
-        if self._multinomial():
-            return LossKind.MULTINOMIAL, 0.0
-        return super()._kernel_loss()
 
     def _more_validate_params(self, for_partial_fit=False):
         super()._more_validate_params(for_partial_fit)

@@ -38,7 +38,8 @@ class Problem:
     intercept_state: np.ndarray  # (K, n_slots) float64
     avg_coef: np.ndarray  # (K, d), or (0, d) without averaging
     avg_intercept: np.ndarray  # (K,), or (0,)
-    step: float  # optimizer updates applied to this state so far
+    steps: np.ndarray  # (1,) float64: optimizer updates applied to this
+    #                    state so far; the kernel advances it in place
     rng: np.random.Generator  # draws the row order of every epoch
     y: np.ndarray  # targets, flattened, in the dtype of X
     y_stride: int  # targets per row
@@ -56,9 +57,9 @@ class Problem:
 class Settings:
     """What every epoch of a call needs besides the problem arrays."""
 
-    optim: dict  # the kernel's Optim struct, without ``step``
+    optim: dict  # the kernel's Optim struct
     schedule: dict  # the kernel's Schedule struct
-    task: dict  # the kernel's Task scalars, without ``t``
+    task: dict  # the kernel's Task struct, without ``t`` and ``positive``
     alpha: float
     l1_ratio: float  # 0 for l2, 1 for l1, as used by the objective
     penalized: bool
@@ -138,12 +139,10 @@ class Trainer:
             # depends only on its seed, so fit equals repeated partial_fit.
             self.epoch_order = self.order.copy()
             seed = int(problem.rng.integers(2**63, dtype=np.int64))
-        self.optim["step"] = problem.step
         self.task["t"] = self.t
         self.task["positive"] = float(problem.positive)
         coef_state, interleaved = _kernel_layout(problem.coef_state)
-        (sumloss, n_updates, status, failed_at, t_end, step, reference,
-         final, sq_norm, l1_norm) = kernel.fit_epoch(
+        result = kernel.fit_epoch(
             X_data=rows.data,
             X_indices=rows.indices,
             X_indptr=rows.indptr,
@@ -160,21 +159,25 @@ class Trainer:
             intercept_state=problem.intercept_state,
             avg_coef=problem.avg_coef,
             avg_intercept=problem.avg_intercept,
+            step=problem.steps,
             optim=self.optim,
             schedule=self.schedule,
             task=self.task,
         )
         self.epoch_order = None
+        n_updates, status = result["n_updates"], result["status"]
         if status != kernel.Status.OK:
-            raise _divergence(number, self.t + failed_at, self.schedule, status,
-                              failed_at, n_updates)
-        self.t, problem.step = t_end, step
+            raise _divergence(number, self.t + result["failed_at"], self.schedule,
+                              status, result["failed_at"], n_updates)
+        self.t = result["t"]
         self.updates += n_updates
         problem.n_iter = number
         # Diverged yet finite (gradients are clipped): worth a warning.
-        self.loss_ratio = final / max(reference, 1.0)
+        self.loss_ratio = result["final"] / max(result["reference"], 1.0)
         n_rows = max(self.order.shape[0], 1)
-        objective = sumloss / n_rows + penalty(settings, sq_norm, l1_norm)
+        sumloss = result["sumloss"]
+        objective = sumloss / n_rows + penalty(settings, result["sq_norm"],
+                                               result["l1_norm"])
         problem.losses.append(objective)
         score = None
         if settings.validation is not None:

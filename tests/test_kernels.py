@@ -9,8 +9,10 @@ import scipy.sparse as sp
 from numpy.testing import assert_allclose, assert_array_equal
 
 from sgdlearn import GDClassifier, GDRegressor
+from sgdlearn import _kernel_args as kernel_args
 from sgdlearn._data import kernel_rows
 from sgdlearn._kernels import _loss, _schedule
+from sgdlearn._resolve import resolve_optimizer
 
 from .conftest import load_reference, per_optimizer
 
@@ -136,16 +138,11 @@ def _params(optimizer, **params):
 
 # ----------------------------------------------------------------------------
 # Losses
-KERNEL_LOSSES = {  # estimator name -> (kernel kind, kernel parameter)
-    "hinge": (LossKind.HINGE, 1.0),
-    "perceptron": (LossKind.HINGE, 0.0),
-    "squared_hinge": (LossKind.SQUARED_HINGE, 1.0),
-    "modified_huber": (LossKind.MODIFIED_HUBER, 0.0),
-    "log_loss": (LossKind.LOG, 0.0),
-    "squared_error": (LossKind.SQUARED, 0.0),
-    "huber": (LossKind.HUBER, 0.3),
-    "epsilon_insensitive": (LossKind.EPSILON_INSENSITIVE, 0.3),
-    "squared_epsilon_insensitive": (LossKind.SQUARED_EPSILON_INSENSITIVE, 0.3),
+# estimator name -> (kernel kind, kernel parameter), as the estimator passes
+# them (epsilon 0.3 for the epsilon losses)
+KERNEL_LOSSES = {
+    name: kernel_args.kernel_loss(GDClassifier(loss=name, epsilon=0.3))
+    for name in (*CLASSIFICATION_LOSSES, *REGRESSION_LOSSES)
 }
 P_GRID = np.concatenate([
     np.linspace(-3, 3, 61),
@@ -243,17 +240,10 @@ def test_derivative_is_clipped():
 
 # ----------------------------------------------------------------------------
 # Schedules
-def _schedule_struct(learning_rate, optimizer="sgd", eta0=0.3, alpha=0.01,
-                     power_t=0.4, decay_steps=4, decay_rate=0.5, eta_min=0.01,
-                     warmup_steps=0):
-    """The kernel's Schedule struct, as the estimator documents the fields."""
-    return {
-        "kind": int(getattr(ScheduleKind, learning_rate.upper())),
-        "eta0": eta0, "power_t": power_t, "alpha": alpha,
-        "t0": alpha ** -0.75, "optimal_absolute": optimizer == "sgd",
-        "decay_steps": float(decay_steps), "decay_rate": decay_rate,
-        "eta_min": eta_min, "warmup_steps": float(warmup_steps),
-    }
+def _schedule_struct(learning_rate, optimizer="sgd", **hyper):
+    """The kernel's Schedule struct, as the estimator builds it."""
+    est = GDRegressor(learning_rate=learning_rate, optimizer=optimizer, **hyper)
+    return kernel_args.schedule_params(est, resolve_optimizer(est))[0]
 
 
 @pytest.mark.parametrize("warmup_steps", [0, 1, 6])
@@ -268,13 +258,18 @@ def test_schedule(learning_rate, optimizer, warmup_steps):
         assert_allclose(py_eta(struct, float(t)), expected, rtol=1e-13)
 
 
-def test_schedule_struct_is_the_estimators():
-    """The struct built above is what the estimator passes to the kernel."""
+def test_schedule_struct_fields():
+    """The fields the kernel reads, as the estimator documents them."""
     est = GDRegressor(learning_rate="cosine", optimizer="adam", eta0=0.3,
                       alpha=0.01, power_t=0.4, decay_steps=4, decay_rate=0.5,
                       eta_min=0.01, warmup_steps=6)
-    settings = est._settings(kernel_rows(X_DENSE), 10)
-    expected = _schedule_struct("cosine", "adam", warmup_steps=6)
+    settings = kernel_args.kernel_settings(est, kernel_rows(X_DENSE), 10)
+    expected = {
+        "kind": int(ScheduleKind.COSINE), "eta0": 0.3, "power_t": 0.4,
+        "alpha": 0.01, "t0": 0.01 ** -0.75, "optimal_absolute": False,
+        "decay_steps": 4.0, "decay_rate": 0.5, "eta_min": 0.01,
+        "warmup_steps": 6.0,
+    }
     assert settings.schedule == pytest.approx(expected)
 
 

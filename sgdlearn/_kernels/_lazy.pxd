@@ -134,6 +134,14 @@ cdef inline void clip_l1(Model* m, const int* idx, Py_ssize_t n,
                 AW[r] -= m.avg_a * (W[r] - z)
 
 
+cdef inline double tiny_scale(const floating* like) noexcept nogil:
+    """Below this wscale, fold it into the weights before precision goes."""
+    if floating is float:
+        return 1e-6
+    else:
+        return 1e-9
+
+
 cdef inline void fold_scale(Model* m, const floating* like) noexcept nogil:
     """Materialize wscale into v (and the lazy average into AW): O(K d)."""
     cdef Py_ssize_t j, n = m.K * m.d

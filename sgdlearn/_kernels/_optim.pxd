@@ -20,7 +20,22 @@ cpdef enum OptimKind:
     ADAMW = 7
 
 
+# Per-kind properties, asked by name (never by the enum's order), so that a
+# new kind can take any value.
+cdef inline bint bias_corrected(int kind) noexcept nogil:
+    """Adam-style: steps scaled by 1 / (1 - beta ** step)."""
+    return kind == ADAM or kind == AMSGRAD or kind == ADAMW
+
+
+cdef inline bint divides_by_root(int kind) noexcept nogil:
+    """The step divides by the square root of a second moment (such sparse
+    updates go through sparse_adaptive)."""
+    return (kind == ADAGRAD or kind == RMSPROP or kind == ADAM
+            or kind == AMSGRAD or kind == ADAMW)
+
+
 cdef struct Optim:
+    # What Python sets: the kind and its hyper-parameters.
     int kind
     double momentum
     double beta1
@@ -30,23 +45,37 @@ cdef struct Optim:
     bint centered
     double l2            # coupled L2: added to the gradient (torch weight_decay)
     double decay         # multiplicative decay per unit rate (sgd L2, adamw)
+
+
+cdef struct Update:
+    # What the kernel derives: counters carried through the epoch, and the
+    # current update's rates (set by begin_update).
     double step          # number of updates applied so far by this optimizer
     double beta1_pow     # beta1 ** step, kept as a running product
     double beta2_pow
-    # set by begin_update for the current update:
     double lr
     double step_size     # Adam: lr / (1 - beta1 ** step)
     double inv_sqrt_bc2  # Adam: 1 / sqrt(1 - beta2 ** step)
 
 
-cdef inline void begin_update(Optim* o, double eta) noexcept nogil:
-    o.step += 1.0
-    o.lr = eta
-    if o.kind >= ADAM:
-        o.beta1_pow *= o.beta1
-        o.beta2_pow *= o.beta2
-        o.step_size = eta / (1.0 - o.beta1_pow)
-        o.inv_sqrt_bc2 = 1.0 / sqrt(1.0 - o.beta2_pow)
+cdef inline void start_updates(const Optim* o, Update* u,
+                               double step) noexcept nogil:
+    """The counters of an optimizer that has made ``step`` updates."""
+    u.step = step
+    u.beta1_pow = o.beta1 ** step
+    u.beta2_pow = o.beta2 ** step
+    u.lr = u.step_size = u.inv_sqrt_bc2 = 0.0
+
+
+cdef inline void begin_update(const Optim* o, Update* u,
+                              double eta) noexcept nogil:
+    u.step += 1.0
+    u.lr = eta
+    if bias_corrected(o.kind):
+        u.beta1_pow *= o.beta1
+        u.beta2_pow *= o.beta2
+        u.step_size = eta / (1.0 - u.beta1_pow)
+        u.inv_sqrt_bc2 = 1.0 / sqrt(1.0 - u.beta2_pow)
 
 
 cdef inline Py_ssize_t col(const int* idx, Py_ssize_t jj) noexcept nogil:
@@ -66,7 +95,8 @@ cdef enum:
     CHUNK = 64
 
 
-cdef inline void sparse_adaptive(const Optim* o, double l2, double vscale,
+cdef inline void sparse_adaptive(const Optim* o, const Update* u, double l2,
+                                 double vscale,
                                  floating* w, floating* s0, floating* s1,
                                  floating* s2, Py_ssize_t ss,
                                  const floating* g, double gscale,
@@ -75,8 +105,8 @@ cdef inline void sparse_adaptive(const Optim* o, double l2, double vscale,
     square root (AdaGrad, RMSProp, Adam, AMSGrad, AdamW), in three passes
     per chunk: gather the coordinates and update their moments (scalar),
     then numerator / (sqrt(denominator) * scale + eps) over the chunk
-    (contiguous: vector sqrt and division, which a scalar loop pays ~10
-    cycles per coordinate for), then scatter the steps into w.  The result
+    (contiguous: vector sqrt and division, which a scalar loop pays for on
+    every coordinate), then scatter the steps into w.  The result
     is the same as the one-pass loop's, because a sparse update's indices
     are distinct (CSR duplicates are summed before training; a mini-batch's
     touched columns are distinct by construction).
@@ -90,14 +120,14 @@ cdef inline void sparse_adaptive(const Optim* o, double l2, double vscale,
     cdef floating gj, a, b
     cdef floating gs = gscale
     cdef floating cl2 = l2
-    cdef floating lrv = o.lr * vscale
+    cdef floating lrv = u.lr * vscale
     cdef floating eps = o.eps
     cdef floating rho = o.rho
     cdef floating b1c = 1.0 - o.beta1
     cdef floating b2 = o.beta2
     cdef floating b2c = 1.0 - o.beta2
-    cdef floating stepv = o.step_size * vscale
-    cdef floating scale = o.inv_sqrt_bc2 if o.kind >= ADAM else 1.0
+    cdef floating stepv = u.step_size * vscale
+    cdef floating scale = u.inv_sqrt_bc2 if bias_corrected(o.kind) else 1.0
     cdef int kind = o.kind
     cdef bint centered = o.centered
     start = 0
@@ -127,8 +157,7 @@ cdef inline void sparse_adaptive(const Optim* o, double l2, double vscale,
                 num[q] = lrv * gj
                 den[q] = a
         elif kind == AMSGRAD:
-            # Not merged with Adam's loop below: a flag inside it cost Adam
-            # 3% (paired A/B, slower in 11 of 11 rounds).
+            # Not merged with Adam's loop below: a flag inside it slows Adam.
             for q in range(cn):
                 j = idx[start + q] * ss
                 gj = gs * g[start + q] + cl2 * w[idx[start + q]]
@@ -157,7 +186,8 @@ cdef inline void sparse_adaptive(const Optim* o, double l2, double vscale,
         start += cn
 
 
-cdef inline void apply_update(const Optim* o, double l2, double vscale,
+cdef inline void apply_update(const Optim* o, const Update* u, double l2,
+                              double vscale,
                               floating* w, floating* s0, floating* s1,
                               floating* s2, Py_ssize_t sstep,
                               const floating* g, double gscale,
@@ -170,7 +200,7 @@ cdef inline void apply_update(const Optim* o, double l2, double vscale,
     arrays: coordinate j's state is at s0[j * sstep], s1[j * sstep], ...
     (sstep > 1 only for sparse updates: state interleaved so that one cache
     line holds all of a coordinate's).  Dense loops index s0[j] (contiguous,
-    they vectorize; a runtime stride there made AMSGrad 2.4x slower), and so
+    they vectorize; a runtime stride there does not), and so
     do the sparse SGD, momentum and Nesterov loops, whose single state array
     is the same in both layouts; the other sparse updates go to
     sparse_adaptive.
@@ -179,21 +209,22 @@ cdef inline void apply_update(const Optim* o, double l2, double vscale,
     cdef floating gj
     cdef floating gs = gscale
     cdef floating cl2 = l2
-    cdef floating lrv = o.lr * vscale
+    cdef floating lrv = u.lr * vscale
     cdef floating mu = o.momentum
     cdef floating eps = o.eps
     cdef floating rho = o.rho
     cdef floating b1c = 1.0 - o.beta1
     cdef floating b2 = o.beta2
     cdef floating b2c = 1.0 - o.beta2
-    cdef floating stepv = o.step_size * vscale
-    cdef floating ibc2 = o.inv_sqrt_bc2
+    cdef floating stepv = u.step_size * vscale
+    cdef floating ibc2 = u.inv_sqrt_bc2
     cdef int kind = o.kind
-    if idx != NULL and kind >= ADAGRAD:
-        sparse_adaptive(o, l2, vscale, w, s0, s1, s2, sstep, g, gscale, idx, n)
+    if idx != NULL and divides_by_root(kind):
+        sparse_adaptive(o, u, l2, vscale, w, s0, s1, s2, sstep, g, gscale,
+                        idx, n)
         return
     if kind == SGD:
-        gs = -o.lr * vscale * gscale
+        gs = -u.lr * vscale * gscale
         for jj in range(n):
             w[col(idx, jj)] += gs * g[jj]
     elif kind == MOMENTUM:
@@ -243,16 +274,3 @@ cdef inline void apply_update(const Optim* o, double l2, double vscale,
             s0[j] += b1c * (gj - s0[j])
             s1[j] = b2 * s1[j] + b2c * gj * gj
             w[j] -= stepv * s0[j] / (fsqrt(s1[j]) * ibc2 + eps)
-
-
-cdef inline int n_state_slots(const Optim* o) noexcept nogil:
-    """How many arrays shaped like the weights this optimizer keeps."""
-    if o.kind == SGD:
-        return 0
-    if o.kind == RMSPROP:
-        return 2 if o.centered else 1
-    if o.kind == AMSGRAD:
-        return 3
-    if o.kind == ADAM or o.kind == ADAMW:
-        return 2
-    return 1

@@ -1,0 +1,134 @@
+"""The Python -> kernel boundary: an estimator's parameters as the kernel's
+structs (``Optim``, ``Schedule``, ``Task``; see ``sgdlearn/_kernels``).
+
+Each function takes a validated estimator and returns plain dicts that
+Cython converts to the structs of the same fields (a missing or extra field
+is an error there).  Only what Python decides goes in: the kernel derives
+its per-update values (rates, bias corrections) and keeps the optimizer's
+step count in the problem's ``steps`` slot itself.
+"""
+
+import numpy as np
+from sklearn.base import is_classifier
+
+from sgdlearn._engine import Settings
+from sgdlearn._kernels._loss import LossKind
+from sgdlearn._optim_table import HYPERS
+from sgdlearn._params import SCHEDULES
+from sgdlearn._resolve import resolve_optimizer, resolve_rate
+
+# Training diverged when the mean loss over a window of updates exceeds this
+# many times the loss of the all-zero model (at least 1).  Gradients are
+# clipped at 1e12, so a diverging run can stay finite for ever; this catches
+# it.  It must stay above what scikit-learn's own estimator checks reach on
+# unscaled data, where scikit-learn's SGD ends with 1e11 weights and a loss
+# 1e27 times the zero model's, and the checks require fit to succeed.
+EXPLODE_FACTOR = 1e30
+
+
+def l1_ratio(estimator):
+    """The share of the penalty that is L1: 0 for l2 (or none), 1 for l1."""
+    return {None: 0.0, "l2": 0.0, "l1": 1.0}.get(estimator.penalty,
+                                                  estimator.l1_ratio)
+
+
+def kernel_loss(estimator):
+    """The kernel's (LossKind, parameter) for the estimator's loss."""
+    if is_classifier(estimator) and estimator._multinomial():
+        return LossKind.MULTINOMIAL, 0.0
+    kind, param = estimator._loss_functions[estimator.loss]
+    return kind, estimator.epsilon if param == "epsilon" else param
+
+
+def optim_params(optimizer, l2):
+    """The ``Optim`` struct of a resolved optimizer (its table row and
+    hyperparameters), and how the L2 penalty ``l2`` (alpha times the L2
+    share) reaches it: a multiplicative decay (through the kernel's O(1)
+    wscale) for the rows with ``decoupled_decay``, an added gradient for
+    the others."""
+    # Hyperparameters the optimizer does not read keep their defaults.
+    hp = {name: hyper.default for name, hyper in HYPERS.items()}
+    hp.update(optimizer.hp)
+    decoupled = optimizer.row.decoupled_decay
+    return {
+        "kind": int(optimizer.row.kind),
+        "momentum": hp["momentum"],
+        "beta1": hp["beta_1"],
+        "beta2": hp["beta_2"],
+        "eps": hp["eps"],
+        "rho": hp["rho"],
+        "centered": hp["centered"],
+        "l2": 0.0 if decoupled else l2,
+        "decay": l2 if decoupled else 0.0,
+    }
+
+
+def schedule_params(estimator, optimizer):
+    """The ``Schedule`` struct, and the schedule's name."""
+    eta0, name, params = resolve_rate(estimator, optimizer)
+    alpha = estimator.alpha
+    # Bottou's heuristic exactly as scikit-learn evaluates it: the max(1,
+    # dloss) of its formula is always 1, so eta_1 = alpha ** -0.25.  The
+    # same expression (not alpha ** -0.75) keeps results bit-compatible.
+    typw = np.sqrt(1.0 / np.sqrt(alpha)) if alpha > 0 else 1.0
+    t0 = 1.0 / (typw * alpha) if alpha > 0 else 1.0
+    return {
+        "kind": int(SCHEDULES[name]),
+        "eta0": eta0,
+        "power_t": params["power_t"],
+        "alpha": alpha,
+        "t0": t0,
+        "optimal_absolute": optimizer.row.absolute_optimal,
+        "decay_steps": float(params["decay_steps"]),
+        "decay_rate": params["decay_rate"],
+        "eta_min": params["eta_min"],
+        "warmup_steps": float(estimator.warmup_steps),
+    }, name
+
+
+def task_params(estimator, rows, n_train):
+    """The ``Task`` struct, but for ``t`` and ``positive``, which each
+    problem's Trainer sets before every epoch."""
+    loss_kind, loss_param = kernel_loss(estimator)
+    penalized = estimator.penalty is not None
+    if estimator.intercept_decay == "auto":
+        intercept_decay = 0.01 if rows.sparse else 1.0
+    else:
+        intercept_decay = estimator.intercept_decay
+    batch_size = estimator.batch_size
+    if batch_size is None or batch_size == "full":
+        batch_size = max(n_train, 1)
+    return {
+        "batch_size": int(batch_size),
+        "loss": int(loss_kind),
+        "loss_param": float(loss_param),
+        "fit_intercept": estimator.fit_intercept,
+        "intercept_decay": float(intercept_decay),
+        "l1": estimator.alpha * l1_ratio(estimator) if penalized else 0.0,
+        "average": float(estimator.average),
+        "explode": EXPLODE_FACTOR,
+    }
+
+
+def kernel_settings(estimator, rows, n_train, validation=None):
+    """Everything the epochs of one call need besides the problem arrays:
+    the kernel's structs and the stopping rule's parameters."""
+    penalized = estimator.penalty is not None
+    ratio = l1_ratio(estimator)
+    l2 = estimator.alpha * (1 - ratio) if penalized else 0.0
+    optimizer = resolve_optimizer(estimator)
+    schedule, schedule_name = schedule_params(estimator, optimizer)
+    return Settings(
+        optim=optim_params(optimizer, l2),
+        schedule=schedule,
+        task=task_params(estimator, rows, n_train),
+        alpha=estimator.alpha,
+        l1_ratio=ratio,
+        penalized=penalized,
+        shuffle=estimator.shuffle,
+        tol=-np.inf if estimator.tol is None else estimator.tol,
+        n_iter_no_change=estimator.n_iter_no_change,
+        adaptive=schedule_name == "adaptive",
+        verbose=estimator.verbose,
+        validation=validation,
+    )

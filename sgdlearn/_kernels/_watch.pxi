@@ -1,0 +1,149 @@
+# The divergence watch and the weight norms (part of _epoch_impl.pxi): how an
+# epoch notices that training diverged, and the norms of the final weights.
+
+cpdef enum Status:
+    OK = 0
+    DIVERGED = 1            # a non-finite loss or weights
+    EXPLODED = 2            # the loss grew past Watch.limit
+
+
+cdef struct Watch:
+    double limit            # mean loss of a window that counts as exploded
+    Py_ssize_t window       # updates per window
+    Py_ssize_t count
+    double loss_sum
+    double weight_sum
+
+
+cdef struct Outcome:
+    double sumloss
+    Py_ssize_t n_updates
+    int status
+    Py_ssize_t failed_at
+    Watch watch
+
+
+cdef inline bint exploded(Outcome* out, double loss_sum,
+                          double weight_sum) noexcept nogil:
+    """Account one update's weighted loss; at the end of each window,
+    whether the window's mean loss is past the limit."""
+    cdef Watch* w = &out.watch
+    cdef double mean
+    w.loss_sum += loss_sum
+    w.weight_sum += weight_sum
+    w.count += 1
+    if w.count < w.window:
+        return False
+    mean = w.loss_sum / w.weight_sum if w.weight_sum > 0 else 0.0
+    w.count = 0
+    w.loss_sum = w.weight_sum = 0.0
+    return mean > w.limit
+
+
+cdef void start_watch(const Epoch* ep, const Model* m, Scratch* sc,
+                      Outcome* out, Result* res, Py_ssize_t n_updates,
+                      const floating* like) noexcept nogil:
+    """A fresh outcome and result; the watch's window (a quarter of the
+    epoch, 1 to 256 updates) and its limit, from the all-zero model's loss."""
+    memset(out, 0, sizeof(Outcome))
+    memset(res, 0, sizeof(Result))
+    out.watch.window = max(1, min(256, n_updates // 4))
+    out.watch.limit = INFINITY
+    if ep.task.explode > 0:
+        res.reference = reference_loss(ep, m, sc, True, like)
+        out.watch.limit = ep.task.explode * max(1.0, res.reference)
+
+
+cdef double reference_loss(const Epoch* ep, const Model* m, Scratch* sc,
+                           bint zero_model, const floating* like) noexcept nogil:
+    """Mean weighted loss over the first rows of the order (1/64 of them,
+    8 to 256), of the all-zero model or of the current weights: the scale
+    against which an exploding loss is judged, and the loss the epoch ended
+    at.  Few rows, so that the two evaluations of an epoch stay a small
+    fraction of its forward work."""
+    cdef Py_ssize_t s, i, n = min(ep.n_order, min(256, max(8, ep.n_order // 64)))
+    cdef int k, nnz
+    cdef double total = 0.0, weights = 0.0, sw, dloss, row
+    cdef const floating* y
+    cdef const floating* x
+    cdef const int* xi
+    if zero_model and ep.task.loss == MULTINOMIAL:
+        return log(<double> m.K)
+    for s in range(n):
+        i = ep.order[s]
+        sw = 1.0 if ep.sw == NULL else ep.sw[i]
+        if zero_model:
+            y = (<const floating*> ep.y) + i * ep.y_stride
+            row = 0.0
+            for k in range(m.K):
+                row += loss_grad(ep.task.loss, 0.0, target(ep, y, k),
+                                 ep.task.loss_param, &dloss)
+        else:
+            nnz = get_row(&ep.rows, i, &x, &xi)
+            row = row_loss(ep, m, x, xi, nnz, i, sc)
+        total += sw * row
+        weights += sw
+    return total / weights if weights > 0 else 0.0
+
+
+cdef inline bint all_finite(const floating* v, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(n):
+        if not isfinite(v[j]):
+            return False
+    return True
+
+
+cdef inline bint finite_norms(const floating* v, Py_ssize_t n, double* sq,
+                              double* l1) noexcept nogil:
+    """all_finite, and ||v||^2 and ||v||_1 in double from the same pass
+    (the objective's penalty: one pass over the weights instead of two,
+    which partial_fit on 2**18 hashed features pays on every call).  No
+    early exit and two lanes per sum, so the loop pipelines.  Finiteness is
+    |x| <= DBL_MAX, false for inf and NaN: the AVX2 build's
+    -fassociative-math folds the shorter x - x == 0 test to true."""
+    cdef Py_ssize_t j = 0
+    cdef double x, y, a0 = 0.0, a1 = 0.0, b0 = 0.0, b1 = 0.0
+    cdef bint ok = True
+    while j + 2 <= n:
+        x = v[j]
+        y = v[j + 1]
+        a0 += x * x
+        a1 += y * y
+        b0 += fabs(x)
+        b1 += fabs(y)
+        ok = ok & (fabs(x) <= DBL_MAX) & (fabs(y) <= DBL_MAX)
+        j += 2
+    if j < n:
+        x = v[j]
+        a0 += x * x
+        b0 += fabs(x)
+        ok = ok & (fabs(x) <= DBL_MAX)
+    sq[0] = a0 + a1
+    l1[0] = b0 + b1
+    return ok
+
+
+cdef void settle(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, Outcome* out,
+                 Result* res, const floating* like) noexcept nogil:
+    """After the loops: settle what was left lazy and fold the scale, so the
+    arrays hold true values; then judge the final weights and take their
+    norms."""
+    cdef floating* W = <floating*> m.W
+    if out.status != OK:
+        return
+    if ep.rows.indptr != NULL:
+        catch_up(m, lz, &ep.opt, NULL, m.d, out.n_updates, W)
+        if ep.task.l1 > 0:
+            clip_l1(m, NULL, m.d, True, W)
+    fold_scale(m, W)
+    if not (finite_norms(W, m.K * m.d, &res.sq_norm, &res.l1_norm)
+            and all_finite(m.b, m.K)):
+        out.status = DIVERGED
+        out.failed_at = out.n_updates
+    elif ep.task.explode > 0:
+        # The last updates' effect is not in any loss seen so far.
+        res.final = reference_loss(ep, m, sc, False, W)
+        if not isfinite(res.final) or res.final > out.watch.limit:
+            out.status = EXPLODED
+            out.failed_at = out.n_updates
