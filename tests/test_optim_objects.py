@@ -266,3 +266,21 @@ def test_the_docs_table_lists_every_optimizer():
         ".. _optimizer_objects:")]
     listed = re.findall(r'^   \* - ``"(\w+)"``$', table, flags=re.M)
     assert listed == list(OPTIMIZER_NAMES)
+
+
+def test_a_rows_default_rate_applies_only_to_defaults(breast_cancer, monkeypatch):
+    """A table row may give its own eta0 and schedule for users who leave
+    the estimator's (plain-SGD) defaults; a value the user sets wins."""
+    X, y = breast_cancer
+    row = _optim_table.OPTIMIZERS["adagrad"]
+    params = dict(loss="log_loss", optimizer="adagrad", max_iter=3, tol=None,
+                  random_state=0)
+    explicit = GDClassifier(**params, eta0=0.5, learning_rate="constant").fit(X, y)
+    monkeypatch.setitem(_optim_table.OPTIMIZERS, "adagrad", replace(
+        row, default_eta0=0.5, default_schedule="constant"))
+    by_default = GDClassifier(**params).fit(X, y)
+    _assert_same_model(by_default, explicit)
+    chosen = GDClassifier(**params, eta0=0.05, learning_rate="constant").fit(X, y)
+    other = GDClassifier(**params, eta0=0.05, learning_rate="invscaling").fit(X, y)
+    assert not np.array_equal(chosen.coef_, by_default.coef_)
+    assert not np.array_equal(other.coef_, chosen.coef_)
