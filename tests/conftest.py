@@ -114,17 +114,31 @@ EXACT_ON_CSR = tuple(name for name, row in OPTIMIZER_TABLE.items()
                      if row.sparse == "exact")
 
 
-def per_optimizer(cases):
-    """Check that a test module's per-optimizer dict covers every optimizer
-    of the table, and return it.  Keys are optimizer names, or case ids
-    whose value names its optimizer (``{"optimizer": name, ...}``).  Called
-    at import, so a missing optimizer fails the collection instead of being
-    skipped silently."""
-    covered = {value.get("optimizer", key) if isinstance(value, dict) else key
-               for key, value in cases.items()}
-    missing = set(OPTIMIZER_TABLE) - covered
-    if missing:
-        raise AssertionError(
-            f"per-optimizer test cases miss {sorted(missing)}: add them (every "
-            "optimizer of sgdlearn/_optim_table.py needs a case)")
+def per_optimizer(cases, default=None):
+    """A test module's per-optimizer cases, covering every optimizer of the
+    table.  Keys are optimizer names, or case ids whose value names its
+    optimizer (``{"optimizer": name, ...}``).  An optimizer the module did
+    not list gets ``default(name)``, so a new optimizer is tested everywhere
+    with its defaults until someone tunes its cases; without a default, a
+    missing optimizer fails the collection (never a silent skip)."""
+    def optimizer_of(key, value):
+        if isinstance(value, dict):
+            return value.get("optimizer", key)
+        return key
+
+    cases = dict(cases)
+    covered = {optimizer_of(key, value) for key, value in cases.items()}
+    for name in OPTIMIZER_TABLE:
+        if name not in covered:
+            if default is None:
+                raise AssertionError(
+                    f"per-optimizer test cases miss {name!r}: add it, or give "
+                    "per_optimizer a default")
+            cases[name] = default(name)
     return cases
+
+
+def default_case(**params):
+    """per_optimizer's default for cases of estimator parameters: the
+    optimizer with its default hyperparameters, and ``params``."""
+    return lambda name: {"optimizer": name, **params}

@@ -22,7 +22,7 @@ import scipy.sparse as sp
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._kernels._select import baseline, kernel
 
-from .conftest import per_optimizer
+from .conftest import default_case, per_optimizer
 
 GOLDEN = Path(__file__).with_name("golden.npz")
 
@@ -37,7 +37,7 @@ OPTIMIZERS = per_optimizer({
     "adam": dict(optimizer="adam", eta0=0.05, beta_1=0.8, beta_2=0.99),
     "amsgrad": dict(optimizer="amsgrad", eta0=0.05, beta_2=0.95),
     "adamw": dict(optimizer="adamw", eta0=0.05),
-})
+}, default=default_case(eta0=0.05))
 BATCHES = {"per_sample": 1, "batch4": 4, "full": "full"}
 LAYOUTS = ("dense", "csr")
 DTYPES = {"float64": np.float64, "float32": np.float32}

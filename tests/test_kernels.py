@@ -14,7 +14,7 @@ from sgdlearn._data import kernel_rows
 from sgdlearn._kernels import _loss, _schedule
 from sgdlearn._resolve import resolve_optimizer
 
-from .conftest import load_reference, per_optimizer
+from .conftest import default_case, load_reference, per_optimizer
 
 LossKind, py_loss_grad, py_softmax_grad = (
     _loss.LossKind, _loss.py_loss_grad, _loss.py_softmax_grad)
@@ -40,7 +40,7 @@ OPTIMIZERS = per_optimizer({
     "adam": dict(optimizer="adam", eta0=0.05, beta_1=0.8, beta_2=0.99),
     "amsgrad": dict(optimizer="amsgrad", eta0=0.05, beta_2=0.95),
     "adamw": dict(optimizer="adamw", eta0=0.05),
-})
+}, default=default_case(eta0=0.05))
 ADAM_LIKE = ("adam", "amsgrad", "adamw")
 REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive",
                      "squared_epsilon_insensitive")

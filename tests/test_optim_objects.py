@@ -30,6 +30,16 @@ from .conftest import (
     snapshot,
 )
 
+
+def _default_object(name):
+    """The sgdlearn.optim object whose defaults are table row ``name``."""
+    for cls in vars(optim).values():
+        if (isinstance(cls, type) and issubclass(cls, optim.Optimizer)
+                and cls is not optim.Optimizer and cls()._rule()[0] == name):
+            return cls()
+    raise AssertionError(f"no sgdlearn.optim class gives {name!r} by default")
+
+
 # Each optimizer's string form with flat parameters, and its object form.
 FORMS = per_optimizer({
     "sgd": (dict(optimizer="sgd"), optim.SGD()),
@@ -45,7 +55,7 @@ FORMS = per_optimizer({
     "amsgrad": (dict(optimizer="amsgrad", beta_2=0.95, eps=1e-7),
                 optim.Adam(beta_2=0.95, eps=1e-7, amsgrad=True)),
     "adamw": (dict(optimizer="adamw", beta_1=0.85), optim.AdamW(beta_1=0.85)),
-})
+}, default=lambda name: ({"optimizer": name}, _default_object(name)))
 
 SCHEDULE_FORMS = {
     "constant": ({}, schedules.Constant()),
@@ -284,3 +294,16 @@ def test_a_rows_default_rate_applies_only_to_defaults(breast_cancer, monkeypatch
     other = GDClassifier(**params, eta0=0.05, learning_rate="invscaling").fit(X, y)
     assert not np.array_equal(chosen.coef_, by_default.coef_)
     assert not np.array_equal(other.coef_, chosen.coef_)
+
+
+def test_per_optimizer_never_skips_an_optimizer(monkeypatch):
+    from . import conftest
+
+    monkeypatch.setitem(conftest.OPTIMIZER_TABLE, "newrule",
+                        _optim_table.OPTIMIZERS["adam"])
+    with pytest.raises(AssertionError, match="miss 'newrule'"):
+        per_optimizer({name: 1 for name in OPTIMIZER_NAMES})
+    cases = per_optimizer({"sgd": {"optimizer": "sgd", "eta0": 1}},
+                          default=conftest.default_case(eta0=0.5))
+    assert cases["newrule"] == {"optimizer": "newrule", "eta0": 0.5}
+    assert set(cases) == set(conftest.OPTIMIZER_TABLE)

@@ -17,7 +17,7 @@ from numpy.testing import assert_allclose
 
 from sgdlearn import GDClassifier, GDRegressor
 
-from .conftest import per_optimizer
+from .conftest import default_case, per_optimizer
 
 N_STEPS = 8
 ALPHA = 0.05
@@ -32,7 +32,7 @@ OPTIMIZERS = per_optimizer({
     "adam": dict(optimizer="adam", eta0=0.1, beta_1=0.8, beta_2=0.95),
     "amsgrad": dict(optimizer="amsgrad", eta0=0.1, beta_2=0.9, eps=1e-6),
     "adamw": dict(optimizer="adamw", eta0=0.1),
-})
+}, default=default_case(eta0=0.1))
 # schedule id -> estimator parameters
 SCHEDULES = {
     "constant": dict(learning_rate="constant"),
