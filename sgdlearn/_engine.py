@@ -121,6 +121,12 @@ class Trainer:
         self.optim = dict(settings.optim)
         self.task = dict(settings.task)
         self.stopping = _Stopping(settings)
+        # The cumulative L1 penalty (Tsuruoka et al.'s q and u) runs over the
+        # epochs of one call, as in scikit-learn; a new call starts afresh.
+        self.l1_applied = self.l1_accrued = None
+        if settings.task["l1"] > 0:
+            self.l1_applied = np.zeros_like(problem.coef)
+            self.l1_accrued = np.zeros(1)
         self.running = True
         self.loss_ratio = 0.0  # final loss / all-zero model's, last epoch
         self.updates = 0  # made by this call, scikit-learn's verbose "T"
@@ -163,6 +169,8 @@ class Trainer:
             optim=self.optim,
             schedule=self.schedule,
             task=self.task,
+            l1_applied=self.l1_applied,
+            l1_accrued=self.l1_accrued,
         )
         self.epoch_order = None
         n_updates, status = result["n_updates"], result["status"]

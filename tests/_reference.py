@@ -253,9 +253,11 @@ class Model:
     def eta(self, t):
         return schedule(t, self.learning_rate, **self.schedule_params)
 
-    def epoch(self, X, y, sample_weight=None, order=None):
+    def epoch(self, X, y, sample_weight=None, order=None, new_call=False):
         """One epoch over the rows ``order`` (default: all, in order).
-        Returns the epoch's objective."""
+        Returns the epoch's objective.  The cumulative L1 penalty (u, q)
+        runs over the epochs of one call (fit) and restarts with
+        ``new_call`` (each partial_fit call), as in scikit-learn."""
         n, d = X.shape
         if self.lazy:
             X = sp.csr_matrix(X, dtype=np.float64)
@@ -266,7 +268,8 @@ class Model:
         order = np.arange(n) if order is None else np.asarray(order)
         size = self.batch_size
         size = len(order) if size in (None, "full") else size
-        self.u, self.q = 0.0, np.zeros(d)  # L1 truncation restarts
+        if new_call:
+            self.u, self.q = 0.0, np.zeros(d)
         sumloss = 0.0
         for start in range(0, len(order), size):
             rows = order[start:start + size]

@@ -447,3 +447,20 @@ def test_passive_aggressive_schedules(breast_cancer, learning_rate):
         GDClassifier(learning_rate=learning_rate, loss="log_loss").fit(X, y)
     with pytest.raises(ValueError, match="needs optimizer='sgd' and batch_size=1"):
         GDClassifier(learning_rate=learning_rate, optimizer="adam").fit(X, y)
+
+
+@pytest.mark.parametrize("layout", ["dense", "csr"])
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_strong_l1_gives_exact_zeros_with_every_optimizer(breast_cancer, optimizer,
+                                                         layout):
+    """Cumulative truncation follows every optimizer's step: a strong L1
+    penalty leaves most weights exactly zero, and a weak one few."""
+    X, y = breast_cancer
+    X = sp.csr_array(X) if layout == "csr" else X
+    params = dict(loss="log_loss", optimizer=optimizer, penalty="l1",
+                  learning_rate="constant", eta0=ETA0[optimizer], max_iter=10,
+                  tol=None, random_state=0)
+    strong = GDClassifier(alpha=0.05, **params).fit(X, y)
+    weak = GDClassifier(alpha=1e-6, **params).fit(X, y)
+    assert np.count_nonzero(strong.coef_ == 0) >= 10  # of 30 (measured 11-30)
+    assert np.count_nonzero(weak.coef_ == 0) <= 2

@@ -6,13 +6,14 @@ after ``fit`` (3 epochs) and one ``partial_fit``.  It was recorded on the
 portable kernel build (``SGDLEARN_KERNEL=baseline``), where the test demands
 bit-identical arrays; the AVX2 + FMA build is held to FMA rounding.
 
-A change that alters results on purpose (a fixed rule) re-records the cases
-it changes, in a commit that says so::
+A change that alters results on purpose (a fixed rule) re-records them, in
+a commit that says which cases changed and why::
 
-    SGDLEARN_KERNEL=baseline python tests/test_golden.py
+    SGDLEARN_KERNEL=baseline SGDLEARN_RECORD_GOLDEN=1 \
+        python -m pytest tests/test_golden.py -k record
 """
 
-import sys
+import os
 from pathlib import Path
 
 import numpy as np
@@ -137,7 +138,9 @@ def test_golden(case, golden):
                                        err_msg=name)
 
 
-if __name__ == "__main__":
+@pytest.mark.skipif(not os.environ.get("SGDLEARN_RECORD_GOLDEN"),
+                    reason="records golden.npz only when asked to")
+def test_record():
     if kernel is not baseline:
-        sys.exit("record on the portable build: SGDLEARN_KERNEL=baseline")
+        pytest.fail("record on the portable build: SGDLEARN_KERNEL=baseline")
     record()

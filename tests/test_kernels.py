@@ -600,7 +600,7 @@ def test_partial_fit_sequence(optimizer, average):
     for chunk in np.array_split(np.arange(len(Y_CLF)), 3):
         est.partial_fit(X_DENSE[chunk], Y_CLF[chunk], classes=[0, 1],
                         sample_weight=SW[chunk])
-        model.epoch(X_DENSE[chunk], y_ref[chunk], SW[chunk])
+        model.epoch(X_DENSE[chunk], y_ref[chunk], SW[chunk], new_call=True)
         _assert_model(est, model)
 
 
@@ -614,7 +614,7 @@ def test_partial_fit_sequence_csr(optimizer, average):
     model = ref.Model(XS_CSR.shape[1], lazy=True, **params)
     for chunk in np.array_split(np.arange(len(YS_REG)), 3):
         est.partial_fit(XS_CSR[chunk], YS_REG[chunk], sample_weight=SWS[chunk])
-        model.epoch(XS_CSR[chunk], YS_REG[chunk], SWS[chunk])
+        model.epoch(XS_CSR[chunk], YS_REG[chunk], SWS[chunk], new_call=True)
         _assert_model(est, model)
 
 

@@ -215,8 +215,8 @@ cdef void set_model(Model* m, floating[:, ::1] coef, double[::1] intercept,
 
 
 cdef object make_scratch(Epoch* ep, Model* m, Scratch* sc, const floating* like):
-    """Allocate the epoch's work arrays (and the L1 record Q); returns them,
-    and they must outlive the epoch."""
+    """Allocate the epoch's work arrays (and the L1 record Q unless the
+    caller keeps one); returns them, and they must outlive the epoch."""
     cdef Py_ssize_t K = m.K, d = m.d
     cdef bint sparse = ep.rows.indptr != NULL
     cdef double[::1] p, c, gscale, gb
@@ -242,7 +242,7 @@ cdef object make_scratch(Epoch* ep, Model* m, Scratch* sc, const floating* like)
         old = np.zeros((K, d), dtype=dtype)
         sc.old = <void*> &old[0, 0]
         keep.append(old)
-    if ep.task.l1 > 0:
+    if ep.task.l1 > 0 and m.Q == NULL:
         Q = np.zeros((K, d), dtype=dtype)
         m.Q = <void*> &Q[0, 0]
         keep.append(Q)
@@ -271,7 +271,8 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
               bint state_interleaved=False,
               floating[:, ::1] avg_coef, double[::1] avg_intercept,
               double[::1] step, Optim optim, Schedule schedule, Task task,
-              object shuffle_seed=None):
+              object shuffle_seed=None, floating[:, ::1] l1_applied=None,
+              double[::1] l1_accrued=None):
     """Run one epoch over the rows ``order`` and update the state in place.
 
     With a ``shuffle_seed`` (a 64-bit integer), ``order`` is first shuffled
@@ -284,7 +285,11 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     only: a sparse update then reads one cache line per coordinate).
     ``step`` (one float64) is the optimizer's update count, advanced in
     place.  ``optim``, ``schedule`` and ``task`` are the Optim, Schedule and
-    Task structs.  Returns the Result struct as a dict.
+    Task structs.  With an L1 penalty, ``l1_applied`` (K, d) and
+    ``l1_accrued`` (one float64) carry the cumulative penalty (Tsuruoka et
+    al.'s q and u) from epoch to epoch of one call, updated in place (fresh
+    zeros for a lone epoch when omitted).  Returns the Result struct as a
+    dict.
     """
     cdef Epoch ep
     cdef Model m
@@ -318,6 +323,13 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
                     X_data.shape[0] // max(d, 1), X_data.shape[0],
                     sizeof(floating),
                     coef.shape[0] * d * (1 + n_slots) * sizeof(floating))
+    if ep.task.l1 > 0 and l1_applied is not None:
+        if (l1_applied.shape[0] != coef.shape[0] or l1_applied.shape[1] != d
+                or l1_accrued is None or l1_accrued.shape[0] != 1):
+            raise ValueError("l1_applied must be shaped like coef, with a "
+                             "one-element l1_accrued")
+        m.Q = <void*> &l1_applied[0, 0]
+        m.u = l1_accrued[0]
     keep = make_scratch(&ep, &m, &sc, &coef[0, 0])
     n_updates = ep.n_order
     if ep.task.batch_size > 1:
@@ -331,6 +343,8 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
             run_per_sample(&ep, &m, &lz, &sc, &out, &coef[0, 0])
         settle(&ep, &m, &lz, &sc, &out, &res, &coef[0, 0])
     step[0] = ep.upd.step
+    if l1_accrued is not None and l1_accrued.shape[0] == 1:
+        l1_accrued[0] = m.u
     res.sumloss, res.n_updates = out.sumloss, out.n_updates
     res.status, res.failed_at = out.status, out.failed_at
     res.t = ep.task.t
