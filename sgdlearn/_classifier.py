@@ -256,6 +256,30 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
     @transactional
     @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model for up to ``max_iter`` epochs.
+
+        If training fails (bad input, divergence, an interrupt), the estimator is
+        left exactly as it was before the call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 stays float32 (``coef_`` too); C-ordered float
+            arrays and CSR matrices are used without a copy.
+        y : array-like of shape (n_samples,)
+            Class labels.
+        coef_init : ndarray of shape (n_classes, n_features), default=None
+            Initial weights ((n_features,) is accepted for two classes).
+        intercept_init : ndarray of shape (n_classes,), default=None
+            Initial intercepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples, multiplied by the class weights.
+
+        Returns
+        -------
+        self : GDClassifier
+            The fitted estimator.
+        """
         self._more_validate_params()
         self._remember_valid_params()
         X, y = self._validated(X, y, reset=True)
@@ -316,30 +340,6 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         -------
         self : GDClassifier
             The updated estimator.
-        """
-        """Fit the model for up to ``max_iter`` epochs.
-
-        If training fails (bad input, divergence, an interrupt), the estimator is
-        left exactly as it was before the call.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. float32 stays float32 (``coef_`` too); C-ordered float
-            arrays and CSR matrices are used without a copy.
-        y : array-like of shape (n_samples,)
-            Class labels.
-        coef_init : ndarray of shape (n_classes, n_features), default=None
-            Initial weights ((n_features,) is accepted for two classes).
-        intercept_init : ndarray of shape (n_classes,), default=None
-            Initial intercepts.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples, multiplied by the class weights.
-
-        Returns
-        -------
-        self : GDClassifier
-            The fitted estimator.
         """
         first_call = not hasattr(self, "classes_")
         if first_call:

@@ -179,6 +179,31 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
     @transactional
     @with_callbacks
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
+        """Fit the model for up to ``max_iter`` epochs.
+
+        If training fails (bad input, divergence, an interrupt), the estimator is
+        left exactly as it was before the call.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. float32 stays float32 (``coef_`` too); C-ordered float
+            arrays and CSR matrices are used without a copy.
+        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
+            Target values; 2-D for several outputs (then ``coef_`` has one
+            row per output).
+        coef_init : ndarray of shape (n_features,), default=None
+            Initial weights ((n_outputs, n_features) for several outputs).
+        intercept_init : ndarray of shape (1,) (or (n_outputs,)), default=None
+            Initial intercepts.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weights of the samples.
+
+        Returns
+        -------
+        self : GDRegressor
+            The fitted estimator.
+        """
         self._more_validate_params()
         self._remember_valid_params()
         X, y = self._validated(X, y, reset=True)
@@ -222,31 +247,6 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
         -------
         self : GDRegressor
             The updated estimator.
-        """
-        """Fit the model for up to ``max_iter`` epochs.
-
-        If training fails (bad input, divergence, an interrupt), the estimator is
-        left exactly as it was before the call.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. float32 stays float32 (``coef_`` too); C-ordered float
-            arrays and CSR matrices are used without a copy.
-        y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Target values; 2-D for several outputs (then ``coef_`` has one
-            row per output).
-        coef_init : ndarray of shape (n_features,), default=None
-            Initial weights ((n_outputs, n_features) for several outputs).
-        intercept_init : ndarray of shape (1,) (or (n_outputs,)), default=None
-            Initial intercepts.
-        sample_weight : array-like of shape (n_samples,), default=None
-            Non-negative weights of the samples.
-
-        Returns
-        -------
-        self : GDRegressor
-            The fitted estimator.
         """
         first_call = not hasattr(self, "coef_")
         if first_call:

@@ -22,11 +22,13 @@ def test_examples_run(name):
 
 def _documented_parameters(doc):
     """(name, default) of each entry of a numpydoc Parameters section."""
+    import inspect
     import re
 
-    section = doc.split("Parameters\n    ----------\n", 1)[1]
-    section = re.split(r"\n    [A-Z][a-z]+\n    -+\n", section, maxsplit=1)[0]
-    entries = re.findall(r"^    (\w+) : ([^\n]*)$", section, flags=re.M)
+    doc = inspect.cleandoc(doc)
+    section = doc.split("Parameters\n----------\n", 1)[1]
+    section = re.split(r"\n[A-Z][a-z]+\n-+\n", section, maxsplit=1)[0]
+    entries = re.findall(r"^(\w+) : ([^\n]*)$", section, flags=re.M)
     return [(name, re.search(r"default=(.+)$", spec).group(1) if "default="
              in spec else None) for name, spec in entries]
 
@@ -60,3 +62,21 @@ def test_parameters_section_matches_the_signature(name):
         assert doc_default is not None, doc_name
         assert _same_default(doc_default, default), (doc_name, doc_default,
                                                      default)
+
+
+@pytest.mark.parametrize("method", ["fit", "partial_fit"])
+@pytest.mark.parametrize("name", ["GDClassifier", "GDRegressor"])
+def test_fit_docstrings_match_their_signatures(name, method):
+    import inspect
+
+    import sgdlearn
+
+    function = getattr(getattr(sgdlearn, name), method)
+    expected = [p for p in inspect.signature(function).parameters.values()
+                if p.name != "self"]
+    documented = _documented_parameters(function.__doc__)
+    assert [n for n, _ in documented] == [p.name for p in expected]
+    for (doc_name, doc_default), parameter in zip(documented, expected,
+                                                  strict=True):
+        if parameter.default is not inspect.Parameter.empty:
+            assert _same_default(doc_default, parameter.default), doc_name
