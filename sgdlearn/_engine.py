@@ -7,6 +7,7 @@ be views into the estimator's working copies; the kernel updates them in
 place, so the estimator commits them only once training succeeded.
 """
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -164,6 +165,7 @@ class Trainer:
         self.task = dict(settings.task)
         self.stopping = _Stopping(settings)
         self.running = True
+        self.stop = np.zeros(1, dtype=np.intc)  # train() shares one flag
         self.loss_ratio = 0.0  # final loss / all-zero model's, last epoch
         self.updates = 0  # made by this call, scikit-learn's verbose "T"
         self.start = time.perf_counter()
@@ -204,8 +206,12 @@ class Trainer:
             optim=self.optim,
             schedule=self.schedule,
             task=self.task,
+            stop=self.stop,
+            check_signals=threading.current_thread() is threading.main_thread(),
         )
         n_updates, status = result["n_updates"], result["status"]
+        if status == kernel.Status.INTERRUPTED:
+            raise _Stopped
         if status != kernel.Status.OK:
             raise _divergence(number, self.t + result["failed_at"], self.schedule,
                               status, result["failed_at"], n_updates)
@@ -245,9 +251,24 @@ def train(trainers, max_epochs, parallel=None, callbacks=None):
     callbacks must see the whole model after every epoch (and may stop
     training), all in lockstep, one task per problem and epoch.  Every
     problem keeps its own row order and stopping rule, so neither changes a
-    result."""
+    result.
+
+    Whatever interrupts the call (KeyboardInterrupt, which the kernel
+    raises within 50 ms on the main thread, or an error in one task) stops
+    the other tasks' kernels within a fraction of a millisecond of work,
+    and they have all returned before it propagates."""
+    workers = _Workers(trainers)
+    try:
+        return _train(trainers, max_epochs, parallel, callbacks, workers.run)
+    except BaseException:
+        workers.stop()
+        raise
+
+
+def _train(trainers, max_epochs, parallel, callbacks, run):
     if callbacks is None and parallel is not None and len(trainers) > 1:
-        parallel(delayed(_run_all)(trainer, max_epochs) for trainer in trainers)
+        parallel(delayed(run)(_run_all, trainer, max_epochs)
+                 for trainer in trainers)
         return max(trainer.t for trainer in trainers)
     for _ in range(max_epochs):
         active = [trainer for trainer in trainers if trainer.running]
@@ -259,11 +280,49 @@ def train(trainers, max_epochs, parallel=None, callbacks=None):
             for trainer in active:
                 trainer.epoch()
         else:
-            parallel(delayed(trainer.epoch)() for trainer in active)
+            parallel(delayed(run)(trainer.epoch) for trainer in active)
         if callbacks is not None and callbacks.end_epoch(
                 max(trainer.t for trainer in trainers)):
             break
     return max(trainer.t for trainer in trainers)
+
+
+class _Stopped(Exception):
+    """An epoch returned early because train() asked its tasks to stop."""
+
+
+class _Workers:
+    """The parallel tasks of one train() call: a stop flag that their
+    kernels read, and how many of them are running."""
+
+    def __init__(self, trainers):
+        self.flag = np.zeros(1, dtype=np.intc)
+        for trainer in trainers:
+            trainer.stop = self.flag
+        self.changed = threading.Condition()
+        self.running = 0
+
+    def run(self, function, *args):
+        """Run one task, unless the call is being stopped."""
+        with self.changed:
+            if self.flag[0]:
+                return
+            self.running += 1
+        try:
+            function(*args)
+        except _Stopped:
+            pass
+        finally:
+            with self.changed:
+                self.running -= 1
+                self.changed.notify_all()
+
+    def stop(self):
+        """Stop every task and wait until none is running."""
+        with self.changed:
+            self.flag[0] = 1
+            while self.running:
+                self.changed.wait()
 
 
 def _run_all(trainer, max_epochs):

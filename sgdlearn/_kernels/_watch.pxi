@@ -5,6 +5,41 @@ cpdef enum Status:
     OK = 0
     DIVERGED = 1            # a non-finite loss or weights
     EXPLODED = 2            # the loss grew past Watch.limit
+    INTERRUPTED = 4         # stopped on request (Epoch.stop) or by a signal
+    #                         handler that raised (the exception is set)
+
+
+cdef extern from *:
+    """
+    /* Seconds on a monotonic clock, without the GIL: when the main thread
+       last looked for pending signals. */
+    #if defined(_WIN32)
+    #include <windows.h>
+    static double sgdl_seconds(void) { return 1e-3 * (double) GetTickCount64(); }
+    #else
+    #include <time.h>
+    static double sgdl_seconds(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+    }
+    #endif
+    """
+    double sgdl_seconds() noexcept nogil
+
+
+cdef extern from "Python.h":
+    # Declared here without an exception value: a nogil loop calls it under
+    # ``with gil`` and leaves the handler's exception set for fit_epoch.
+    int PyErr_CheckSignals() noexcept
+
+
+# The loops look for a stop request after about this many coordinate
+# updates (rows x non-zeros x outputs: 0.1 to 1 ms of work), and, on the
+# main thread, for pending signals at most every SIGNAL_INTERVAL seconds
+# (taking the GIL, which can wait for another thread's switch interval).
+cdef Py_ssize_t CHECK_WORK = 1 << 18
+cdef double SIGNAL_INTERVAL = 0.05
 
 
 cdef struct Watch:
@@ -21,6 +56,30 @@ cdef struct Outcome:
     int status
     Py_ssize_t failed_at
     Watch watch
+
+
+cdef bint stop_requested(Epoch* ep) noexcept nogil:
+    """Whether another thread asked the epoch to stop, or (main thread
+    only) a signal handler raised: then the loops return INTERRUPTED and
+    fit_epoch raises the handler's exception."""
+    cdef double now
+    cdef int raised = 0
+    if ep.stop != NULL and ep.stop[0]:
+        return True
+    if not ep.check_signals:
+        return False
+    now = sgdl_seconds()
+    if now < ep.next_signal_check:
+        return False
+    ep.next_signal_check = now + SIGNAL_INTERVAL
+    with gil:
+        raised = PyErr_CheckSignals() < 0
+    return raised
+
+
+cdef int raise_pending() except -1:
+    """Propagate the exception a signal handler raised in the loops."""
+    return -1 if PyErr_Occurred() != NULL else 0
 
 
 cdef inline bint exploded(Outcome* out, double loss_sum,
