@@ -370,6 +370,18 @@ def _report(problem, n_updates, avg_loss, objective, score, start):
 
 def _divergence(epoch, update, schedule, status, failed_at, n_updates):
     eta = py_eta(schedule, float(update))
+    if status == kernel.Status.OVERFLOWED:
+        message = (
+            f"Floating-point overflow occurred at epoch #{epoch}: the gradients "
+            "are so large (over about 1e154 in float64, 1e19 in float32) that "
+            "the adaptive optimizer's squared-gradient state overflowed to "
+            "infinity, which makes its steps zero: the model would stay "
+            "untrained. Scale the input data with StandardScaler or "
+            "MaxAbsScaler, or scale the sample weights down. The estimator was "
+            "left as it was before this call."
+        )
+        return DivergenceError(message, epoch=epoch, update=int(update),
+                               learning_rate=eta)
     if status == kernel.Status.EXPLODED:
         what = ("the loss exploded (to over 1e30 times the loss of an all-zero "
                 "model)")

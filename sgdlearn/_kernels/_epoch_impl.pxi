@@ -36,8 +36,8 @@ from sgdlearn._kernels._lazy cimport (
     Lazy, Model, catch_up, clip_l1, fold_scale, tiny_scale)
 from sgdlearn._kernels._loss cimport MULTINOMIAL, loss_grad, softmax_grad
 from sgdlearn._kernels._optim cimport (
-    MOMENTUM, NESTEROV, RMSPROP, SGD, Optim, Update, apply_update,
-    begin_update, start_updates)
+    AMSGRAD, MOMENTUM, NESTEROV, RMSPROP, SGD, Optim, Update, apply_update,
+    begin_update, bias_corrected, divides_by_root, start_updates)
 from sgdlearn._kernels._rows cimport (
     SGDL_PREFETCH, SGDL_PREFETCH_L2, Rows, dot, get_row, prefetch_row, sq_norm)
 from sgdlearn._kernels._schedule cimport PA1, PA2, Schedule, eta_at

@@ -5,6 +5,8 @@ cpdef enum Status:
     OK = 0
     DIVERGED = 1            # a non-finite loss or weights
     EXPLODED = 2            # the loss grew past Watch.limit
+    OVERFLOWED = 3          # an adaptive optimizer's squared-gradient state
+    #                         overflowed (its steps became zero)
     INTERRUPTED = 4         # stopped on request (Epoch.stop) or by a signal
     #                         handler that raised (the exception is set)
 
@@ -183,6 +185,35 @@ cdef inline bint finite_norms(const floating* v, Py_ssize_t n, double* sq,
     return ok
 
 
+cdef bint second_moment_finite(const Epoch* ep, const Model* m,
+                               const floating* like) noexcept nogil:
+    """Whether the squared-gradient state an adaptive optimizer divides by
+    (AdaGrad's sum, RMSProp's and Adam's second moment, AMSGrad's maximum)
+    is finite.  Gradients past sqrt(DBL_MAX) = 1.3e154 (float32: 1.8e19)
+    make it infinite, and every later step of the coordinate zero: the
+    weights stay finite and untrained, so their check cannot see it.  It
+    stays infinite once it is (sums, decays and maxima of infinity), so
+    looking at the end of the epoch suffices; an epoch that diverged
+    earlier looks too, to name this cause."""
+    cdef int k, kind = ep.opt.kind
+    cdef Py_ssize_t j, slot = 0
+    cdef const floating* v
+    cdef bint ok = True
+    if not divides_by_root(kind) or m.S == NULL:
+        return True
+    if kind == AMSGRAD:
+        slot = 2
+    elif bias_corrected(kind):
+        slot = 1
+    for k in range(m.K):
+        v = at(m.S, k * m.srow + slot * m.slot, like)
+        for j in range(m.d):
+            ok = ok & (fabs(v[j * m.sstep]) <= DBL_MAX)
+        if m.Sb != NULL:
+            ok = ok & (fabs(m.Sb[k * m.srow_b + slot]) <= DBL_MAX)
+    return ok
+
+
 cdef void settle(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, Outcome* out,
                  Result* res, const floating* like) noexcept nogil:
     """After the loops: settle what was left lazy and fold the scale, so the
@@ -190,13 +221,18 @@ cdef void settle(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, Outcome* out,
     norms."""
     cdef floating* W = <floating*> m.W
     if out.status != OK:
+        if out.status != INTERRUPTED and not second_moment_finite(ep, m, W):
+            out.status = OVERFLOWED  # the cause, when it is that
         return
     if ep.rows.indptr != NULL:
         catch_up(m, lz, &ep.opt, NULL, m.d, out.n_updates, W)
         if ep.task.l1 > 0:
             clip_l1(m, NULL, m.d, True, W)
     fold_scale(m, W)
-    if not (finite_norms(W, m.K * m.d, &res.sq_norm, &res.l1_norm)
+    if not second_moment_finite(ep, m, W):
+        out.status = OVERFLOWED
+        out.failed_at = out.n_updates
+    elif not (finite_norms(W, m.K * m.d, &res.sq_norm, &res.l1_norm)
             and all_finite(m.b, m.K)):
         out.status = DIVERGED
         out.failed_at = out.n_updates
