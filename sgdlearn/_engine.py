@@ -7,6 +7,7 @@ be views into the estimator's working copies; the kernel updates them in
 place, so the estimator commits them only once training succeeded.
 """
 
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -128,6 +129,7 @@ class Trainer:
             self.l1_applied = np.zeros_like(problem.coef)
             self.l1_accrued = np.zeros(1)
         self.running = True
+        self.stop = np.zeros(1, dtype=np.intc)  # train() shares one flag
         self.loss_ratio = 0.0  # final loss / all-zero model's, last epoch
         self.updates = 0  # made by this call, scikit-learn's verbose "T"
         self.start = time.perf_counter()
@@ -171,9 +173,13 @@ class Trainer:
             task=self.task,
             l1_applied=self.l1_applied,
             l1_accrued=self.l1_accrued,
+            stop=self.stop,
+            check_signals=threading.current_thread() is threading.main_thread(),
         )
         self.epoch_order = None
         n_updates, status = result["n_updates"], result["status"]
+        if status == kernel.Status.INTERRUPTED:
+            raise _Stopped
         if status != kernel.Status.OK:
             raise _divergence(number, self.t + result["failed_at"], self.schedule,
                               status, result["failed_at"], n_updates)
@@ -213,9 +219,24 @@ def train(trainers, max_epochs, parallel=None, callbacks=None):
     callbacks must see the whole model after every epoch (and may stop
     training), all in lockstep, one task per problem and epoch.  Every
     problem keeps its own row order and stopping rule, so neither changes a
-    result."""
+    result.
+
+    Whatever interrupts the call (KeyboardInterrupt, which the kernel
+    raises within 50 ms on the main thread, or an error in one task) stops
+    the other tasks' kernels within a fraction of a millisecond of work,
+    and they have all returned before it propagates."""
+    workers = _Workers(trainers)
+    try:
+        return _train(trainers, max_epochs, parallel, callbacks, workers.run)
+    except BaseException:
+        workers.stop()
+        raise
+
+
+def _train(trainers, max_epochs, parallel, callbacks, run):
     if callbacks is None and parallel is not None and len(trainers) > 1:
-        parallel(delayed(_run_all)(trainer, max_epochs) for trainer in trainers)
+        parallel(delayed(run)(_run_all, trainer, max_epochs)
+                 for trainer in trainers)
         return max(trainer.t for trainer in trainers)
     for _ in range(max_epochs):
         active = [trainer for trainer in trainers if trainer.running]
@@ -227,11 +248,49 @@ def train(trainers, max_epochs, parallel=None, callbacks=None):
             for trainer in active:
                 trainer.epoch()
         else:
-            parallel(delayed(trainer.epoch)() for trainer in active)
+            parallel(delayed(run)(trainer.epoch) for trainer in active)
         if callbacks is not None and callbacks.end_epoch(
                 max(trainer.t for trainer in trainers)):
             break
     return max(trainer.t for trainer in trainers)
+
+
+class _Stopped(Exception):
+    """An epoch returned early because train() asked its tasks to stop."""
+
+
+class _Workers:
+    """The parallel tasks of one train() call: a stop flag that their
+    kernels read, and how many of them are running."""
+
+    def __init__(self, trainers):
+        self.flag = np.zeros(1, dtype=np.intc)
+        for trainer in trainers:
+            trainer.stop = self.flag
+        self.changed = threading.Condition()
+        self.running = 0
+
+    def run(self, function, *args):
+        """Run one task, unless the call is being stopped."""
+        with self.changed:
+            if self.flag[0]:
+                return
+            self.running += 1
+        try:
+            function(*args)
+        except _Stopped:
+            pass
+        finally:
+            with self.changed:
+                self.running -= 1
+                self.changed.notify_all()
+
+    def stop(self):
+        """Stop every task and wait until none is running."""
+        with self.changed:
+            self.flag[0] = 1
+            while self.running:
+                self.changed.wait()
 
 
 def _run_all(trainer, max_epochs):
@@ -279,6 +338,18 @@ def _report(problem, n_updates, avg_loss, objective, score, start):
 
 def _divergence(epoch, update, schedule, status, failed_at, n_updates):
     eta = py_eta(schedule, float(update))
+    if status == kernel.Status.OVERFLOWED:
+        message = (
+            f"Floating-point overflow occurred at epoch #{epoch}: the gradients "
+            "are so large (over about 1e154 in float64, 1e19 in float32) that "
+            "the adaptive optimizer's squared-gradient state overflowed to "
+            "infinity, which makes its steps zero: the model would stay "
+            "untrained. Scale the input data with StandardScaler or "
+            "MaxAbsScaler, or scale the sample weights down. The estimator was "
+            "left as it was before this call."
+        )
+        return DivergenceError(message, epoch=epoch, update=int(update),
+                               learning_rate=eta)
     if status == kernel.Status.EXPLODED:
         what = ("the loss exploded (to over 1e30 times the loss of an all-zero "
                 "model)")

@@ -23,6 +23,7 @@
 # specialization (callers pass any pointer of that dtype, e.g. the weights).
 # ``at(base, offset, like)`` is the typed, NULL-preserving pointer arithmetic
 # on such a ``void*``.
+from cpython.exc cimport PyErr_Occurred
 from cython cimport floating
 from libc.float cimport DBL_MAX
 from libc.math cimport INFINITY, fabs, isfinite, log
@@ -35,8 +36,8 @@ from sgdlearn._kernels._lazy cimport (
     Lazy, Model, catch_up, clip_l1, fold_scale, tiny_scale)
 from sgdlearn._kernels._loss cimport MULTINOMIAL, loss_grad, softmax_grad
 from sgdlearn._kernels._optim cimport (
-    MOMENTUM, NESTEROV, RMSPROP, SGD, Optim, Update, apply_update,
-    begin_update, start_updates)
+    AMSGRAD, MOMENTUM, NESTEROV, RMSPROP, SGD, Optim, Update, apply_update,
+    begin_update, bias_corrected, divides_by_root, start_updates)
 from sgdlearn._kernels._rows cimport (
     SGDL_PREFETCH, SGDL_PREFETCH_L2, Rows, dot, get_row, prefetch_row, sq_norm)
 from sgdlearn._kernels._schedule cimport PA1, PA2, Schedule, eta_at
@@ -79,6 +80,10 @@ cdef struct Epoch:
     Optim opt
     Update upd
     Schedule sched
+    const volatile int* stop    # another thread sets stop[0] to end the
+    #                             epoch early (INTERRUPTED); or NULL
+    bint check_signals      # the main thread's loops run signal handlers
+    double next_signal_check    # sgdl_seconds() of the next look
 
 
 cdef struct Scratch:
@@ -272,7 +277,8 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
               floating[:, ::1] avg_coef, double[::1] avg_intercept,
               double[::1] step, Optim optim, Schedule schedule, Task task,
               object shuffle_seed=None, floating[:, ::1] l1_applied=None,
-              double[::1] l1_accrued=None):
+              double[::1] l1_accrued=None, const int[::1] stop=None,
+              bint check_signals=False):
     """Run one epoch over the rows ``order`` and update the state in place.
 
     With a ``shuffle_seed`` (a 64-bit integer), ``order`` is first shuffled
@@ -290,6 +296,13 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     al.'s q and u) from epoch to epoch of one call, updated in place (fresh
     zeros for a lone epoch when omitted).  Returns the Result struct as a
     dict.
+
+    Interruption: the loops return early (status INTERRUPTED) once
+    ``stop[0]`` (an intc array another thread may set) is non-zero; with
+    ``check_signals`` (pass it on the main thread only) they also run
+    Python's signal handlers every 50 ms, and an exception raised by one
+    (KeyboardInterrupt) propagates from here.  An interrupted epoch leaves
+    the arrays partly updated: the caller discards them.
     """
     cdef Epoch ep
     cdef Model m
@@ -317,6 +330,9 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     ep.opt = optim
     start_updates(&ep.opt, &ep.upd, step[0])
     ep.sched = schedule
+    ep.stop = &stop[0] if stop is not None and stop.shape[0] else NULL
+    ep.check_signals = check_signals
+    ep.next_signal_check = 0.0
     set_model(&m, coef, intercept, coef_state, state_interleaved,
               intercept_state, avg_coef, avg_intercept)
     prefetch_policy(&ep, X_indptr.shape[0] - 1 if sparse else
@@ -342,6 +358,8 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
         else:
             run_per_sample(&ep, &m, &lz, &sc, &out, &coef[0, 0])
         settle(&ep, &m, &lz, &sc, &out, &res, &coef[0, 0])
+    if out.status == INTERRUPTED:
+        raise_pending()
     step[0] = ep.upd.step
     if l1_accrued is not None and l1_accrued.shape[0] == 1:
         l1_accrued[0] = m.u

@@ -103,9 +103,17 @@ cdef void run_per_sample(Epoch* ep, Model* m, Lazy* lz, Scratch* sc,
     cdef const int* xi
     cdef double loss, sw
     cdef bint is_pa = ep.sched.kind == PA1 or ep.sched.kind == PA2
+    cdef Py_ssize_t budget = CHECK_WORK
     for s in range(ep.n_order):
         i = ep.order[s]
         nnz = get_row(&ep.rows, i, &x, &xi)
+        budget -= (nnz + 1) * m.K
+        if budget < 0:
+            budget = CHECK_WORK
+            if stop_requested(ep):
+                out.status = INTERRUPTED
+                out.failed_at = s
+                return
         prefetch_ahead(ep, s, x)
         if xi != NULL:
             if ep.look and s + ep.look < ep.n_order:
@@ -201,6 +209,7 @@ cdef void run_batches(Epoch* ep, Model* m, Lazy* lz, Scratch* sc,
     cdef floating ck
     cdef double loss, sw, batch_loss, batch_weight
     cdef bint sparse = ep.rows.indptr != NULL
+    cdef Py_ssize_t budget = CHECK_WORK
     start = 0
     while start < ep.n_order:
         stop = min(start + ep.task.batch_size, ep.n_order)
@@ -218,6 +227,13 @@ cdef void run_batches(Epoch* ep, Model* m, Lazy* lz, Scratch* sc,
         for r in range(start, stop):
             i = ep.order[r]
             nnz = get_row(&ep.rows, i, &x, &xi)
+            budget -= (nnz + 1) * m.K
+            if budget < 0:
+                budget = CHECK_WORK
+                if stop_requested(ep):
+                    out.status = INTERRUPTED
+                    out.failed_at = s
+                    return
             if not sparse:
                 prefetch_ahead(ep, r, x)  # across batches too
             loss = row_loss(ep, m, x, xi, nnz, i, sc)

@@ -5,6 +5,43 @@ cpdef enum Status:
     OK = 0
     DIVERGED = 1            # a non-finite loss or weights
     EXPLODED = 2            # the loss grew past Watch.limit
+    OVERFLOWED = 3          # an adaptive optimizer's squared-gradient state
+    #                         overflowed (its steps became zero)
+    INTERRUPTED = 4         # stopped on request (Epoch.stop) or by a signal
+    #                         handler that raised (the exception is set)
+
+
+cdef extern from *:
+    """
+    /* Seconds on a monotonic clock, without the GIL: when the main thread
+       last looked for pending signals. */
+    #if defined(_WIN32)
+    #include <windows.h>
+    static double sgdl_seconds(void) { return 1e-3 * (double) GetTickCount64(); }
+    #else
+    #include <time.h>
+    static double sgdl_seconds(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec + 1e-9 * (double) ts.tv_nsec;
+    }
+    #endif
+    """
+    double sgdl_seconds() noexcept nogil
+
+
+cdef extern from "Python.h":
+    # Declared here without an exception value: a nogil loop calls it under
+    # ``with gil`` and leaves the handler's exception set for fit_epoch.
+    int PyErr_CheckSignals() noexcept
+
+
+# The loops look for a stop request after about this many coordinate
+# updates (rows x non-zeros x outputs: 0.1 to 1 ms of work), and, on the
+# main thread, for pending signals at most every SIGNAL_INTERVAL seconds
+# (taking the GIL, which can wait for another thread's switch interval).
+cdef Py_ssize_t CHECK_WORK = 1 << 18
+cdef double SIGNAL_INTERVAL = 0.05
 
 
 cdef struct Watch:
@@ -21,6 +58,30 @@ cdef struct Outcome:
     int status
     Py_ssize_t failed_at
     Watch watch
+
+
+cdef bint stop_requested(Epoch* ep) noexcept nogil:
+    """Whether another thread asked the epoch to stop, or (main thread
+    only) a signal handler raised: then the loops return INTERRUPTED and
+    fit_epoch raises the handler's exception."""
+    cdef double now
+    cdef int raised = 0
+    if ep.stop != NULL and ep.stop[0]:
+        return True
+    if not ep.check_signals:
+        return False
+    now = sgdl_seconds()
+    if now < ep.next_signal_check:
+        return False
+    ep.next_signal_check = now + SIGNAL_INTERVAL
+    with gil:
+        raised = PyErr_CheckSignals() < 0
+    return raised
+
+
+cdef int raise_pending() except -1:
+    """Propagate the exception a signal handler raised in the loops."""
+    return -1 if PyErr_Occurred() != NULL else 0
 
 
 cdef inline bint exploded(Outcome* out, double loss_sum,
@@ -124,6 +185,35 @@ cdef inline bint finite_norms(const floating* v, Py_ssize_t n, double* sq,
     return ok
 
 
+cdef bint second_moment_finite(const Epoch* ep, const Model* m,
+                               const floating* like) noexcept nogil:
+    """Whether the squared-gradient state an adaptive optimizer divides by
+    (AdaGrad's sum, RMSProp's and Adam's second moment, AMSGrad's maximum)
+    is finite.  Gradients past sqrt(DBL_MAX) = 1.3e154 (float32: 1.8e19)
+    make it infinite, and every later step of the coordinate zero: the
+    weights stay finite and untrained, so their check cannot see it.  It
+    stays infinite once it is (sums, decays and maxima of infinity), so
+    looking at the end of the epoch suffices; an epoch that diverged
+    earlier looks too, to name this cause."""
+    cdef int k, kind = ep.opt.kind
+    cdef Py_ssize_t j, slot = 0
+    cdef const floating* v
+    cdef bint ok = True
+    if not divides_by_root(kind) or m.S == NULL:
+        return True
+    if kind == AMSGRAD:
+        slot = 2
+    elif bias_corrected(kind):
+        slot = 1
+    for k in range(m.K):
+        v = at(m.S, k * m.srow + slot * m.slot, like)
+        for j in range(m.d):
+            ok = ok & (fabs(v[j * m.sstep]) <= DBL_MAX)
+        if m.Sb != NULL:
+            ok = ok & (fabs(m.Sb[k * m.srow_b + slot]) <= DBL_MAX)
+    return ok
+
+
 cdef void settle(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, Outcome* out,
                  Result* res, const floating* like) noexcept nogil:
     """After the loops: settle what was left lazy and fold the scale, so the
@@ -131,13 +221,18 @@ cdef void settle(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, Outcome* out,
     norms."""
     cdef floating* W = <floating*> m.W
     if out.status != OK:
+        if out.status != INTERRUPTED and not second_moment_finite(ep, m, W):
+            out.status = OVERFLOWED  # the cause, when it is that
         return
     if ep.rows.indptr != NULL:
         catch_up(m, lz, &ep.opt, NULL, m.d, out.n_updates, W)
         if ep.task.l1 > 0:
             clip_l1(m, NULL, m.d, True, W)
     fold_scale(m, W)
-    if not (finite_norms(W, m.K * m.d, &res.sq_norm, &res.l1_norm)
+    if not second_moment_finite(ep, m, W):
+        out.status = OVERFLOWED
+        out.failed_at = out.n_updates
+    elif not (finite_norms(W, m.K * m.d, &res.sq_norm, &res.l1_norm)
             and all_finite(m.b, m.K)):
         out.status = DIVERGED
         out.failed_at = out.n_updates
