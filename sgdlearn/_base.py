@@ -22,6 +22,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from sgdlearn._callbacks import EpochCallbacks, wants_callbacks
 from sgdlearn._data import check_weights, kernel_rows, quick_array, quick_targets
+from sgdlearn._diagnose import explain
 from sgdlearn._engine import (
     Problem,
     Trainer,
@@ -419,14 +420,13 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         else:
             with Parallel(n_jobs=n_jobs, require="sharedmem") as parallel:
                 t = train(trainers, max_epochs, parallel, callbacks)
-        ratio = max(trainer.loss_ratio for trainer in trainers)
+        worst = max(trainers, key=lambda trainer: trainer.loss_ratio)
+        ratio = worst.loss_ratio
         if ratio > WARN_FACTOR:
             warnings.warn(
                 f"Training diverged: the final loss is {ratio:.3g} times that of "
-                f"an all-zero model (learning rate {self.eta0:g}). The weights "
-                "are finite only because gradients are clipped. Lower eta0 (try "
-                "sgdlearn.lr_find), scale the input data with StandardScaler, "
-                "or use an adaptive optimizer such as optimizer='adam'.",
+                "an all-zero model. The weights are finite only because "
+                f"gradients are clipped. {explain(worst, t_start, worst.t - 1)}",
                 DivergenceWarning,
                 stacklevel=_caller_stacklevel(),
             )

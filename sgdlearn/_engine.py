@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from joblib import delayed
 
+from sgdlearn._diagnose import explain
 from sgdlearn._exceptions import DivergenceError
 from sgdlearn._kernels._schedule import py_eta
 from sgdlearn._kernels._select import kernel
@@ -181,8 +182,8 @@ class Trainer:
         if status == kernel.Status.INTERRUPTED:
             raise _Stopped
         if status != kernel.Status.OK:
-            raise _divergence(number, self.t + result["failed_at"], self.schedule,
-                              status, result["failed_at"], n_updates)
+            raise _divergence(self, number, status, result["failed_at"],
+                              n_updates)
         self.t = result["t"]
         self.updates += n_updates
         problem.n_iter = number
@@ -336,8 +337,9 @@ def _report(problem, n_updates, avg_loss, objective, score, start):
     print(f"Total training time: {time.perf_counter() - start:.2f} seconds.")
 
 
-def _divergence(epoch, update, schedule, status, failed_at, n_updates):
-    eta = py_eta(schedule, float(update))
+def _divergence(trainer, epoch, status, failed_at, n_updates):
+    update = trainer.t + failed_at
+    eta = py_eta(trainer.schedule, float(update))
     if status == kernel.Status.OVERFLOWED:
         message = (
             f"Floating-point overflow occurred at epoch #{epoch}: the gradients "
@@ -360,9 +362,7 @@ def _divergence(epoch, update, schedule, status, failed_at, n_updates):
     message = (
         f"Floating-point under-/overflow occurred at epoch #{epoch}: training "
         f"diverged, {what} at update t={update:.0f} (learning rate {eta:.4g}). "
-        "The learning rate is too large for this data: lower eta0 (try "
-        "sgdlearn.lr_find), scale the input data with StandardScaler or "
-        "MinMaxScaler, or use an adaptive optimizer such as optimizer='adam'. "
+        f"{explain(trainer, trainer.t, update)} "
         "The estimator was left as it was before this call."
     )
     return DivergenceError(message, epoch=epoch, update=int(update),

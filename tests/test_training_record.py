@@ -83,7 +83,7 @@ def test_finite_divergence_warns(diabetes):
     diabetes (clipped gradients keep them finite); sgdlearn warns, at the
     caller's line."""
     X, y = diabetes
-    with pytest.warns(DivergenceWarning, match="Training diverged.*Lower eta0") as w:
+    with pytest.warns(DivergenceWarning, match="Training diverged.*lower eta0") as w:
         GDRegressor(eta0=10, learning_rate="constant").fit(X * 10, y * 100)
     assert w[0].filename == __file__
     with warnings.catch_warnings():
