@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.extmath import safe_sparse_dot
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from sgdlearn._callbacks import EpochCallbacks, wants_callbacks
 from sgdlearn._data import check_weights, kernel_rows, quick_array, quick_targets
@@ -41,7 +41,7 @@ from sgdlearn._sklearn_compat import (
     StrOptions,
     _fit_context,
 )
-from sgdlearn._state import ModelState
+from sgdlearn._state import _FIELDS, ModelState
 from sgdlearn._version import __version__
 from sgdlearn.optim import Optimizer
 from sgdlearn.schedules import Schedule
@@ -72,8 +72,11 @@ def transactional(method):
         states = [generator.bit_generator.state for generator in generators]
         curve = saved.get("loss_curve_")
         length = None if curve is None else len(curve)
+        # While training, assignments to the fitted attributes are staged
+        # until _commit publishes the model (see _state.py).
+        self.__dict__["_training"] = True
         try:
-            return method(self, *args, **kwargs)
+            result = method(self, *args, **kwargs)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
@@ -82,6 +85,9 @@ def transactional(method):
             if curve is not None:
                 del curve[length:]
             raise
+        if "_training" not in saved:
+            self.__dict__.pop("_training", None)
+        return result
 
     return wrapper
 
@@ -218,27 +224,34 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
                     return X_ok, y_ok
         return self._validated(X, y, reset=False, dtype=(self.coef_.dtype,))
 
-    def _prediction_input(self, X):
-        """X for the prediction methods of a fitted model: as given when it
-        plainly is valid (C-ordered float32/float64 ndarray or CSR, finite,
-        ``n_features_in_`` columns, no feature names to compare), else
-        through scikit-learn's validation and its messages.  On a 10-row
-        chunk that validation is most of a ``predict`` call."""
-        check_is_fitted(self)
+    def _prediction_input(self, X, model):
+        """X for the prediction methods, checked against ``model`` (the
+        published model the call reads): as given when it plainly is valid
+        (C-ordered float32/float64 ndarray or CSR, finite, the model's
+        number of columns, no feature names to compare), else through
+        scikit-learn's validation and its messages.  On a 10-row chunk that
+        validation is most of a ``predict`` call."""
         if (
-            not hasattr(self, "feature_names_in_")
+            model.feature_names_in is None
             and getattr(X, "dtype", None) in (np.float32, np.float64)
         ):
-            X_ok = quick_array(X, self.n_features_in_, X.dtype)
+            X_ok = quick_array(X, model.n_features_in, X.dtype)
             if X_ok is not None:
                 return X_ok
-        return validate_data(self, X, accept_sparse="csr", reset=False)
+        # validate_data reads n_features_in_ and feature_names_in_: from a
+        # view of this estimator holding ``model``, not from whatever model
+        # another thread may have published since.
+        view = object.__new__(type(self))
+        view.__dict__.update(self.__dict__)
+        view.__dict__["_model"] = model
+        return validate_data(view, X, accept_sparse="csr", reset=False)
 
-    def _scores(self, X):
-        """``X @ coef_.T + intercept_``, shaped (n_samples, n_rows)."""
-        X = self._prediction_input(X)
-        scores = safe_sparse_dot(X, self.coef_.T, dense_output=True)
-        return scores + self.intercept_
+    def _scores(self, X, model):
+        """``X @ coef.T + intercept`` of ``model``, shaped (n_samples,
+        n_rows) (or (n_samples,) for a 1-D coef)."""
+        X = self._prediction_input(X, model)
+        scores = safe_sparse_dot(X, model.coef.T, dense_output=True)
+        return scores + model.intercept
 
     @staticmethod
     def _sample_weights(sample_weight, X, allow_all_zero=False):
@@ -345,7 +358,7 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         return [np.random.default_rng(seed) for seed in seeds]
 
     def _train(self, X, y, labels, sample_weight, state, *, fresh, max_epochs,
-               validation_mask=None):
+               validation_mask=None, t_start=None):
         """Train the problems of ``labels`` (the targets in the dtype of X;
         class indices for a classifier) and publish the model.  ``fresh``:
         a ``fit`` (new row-order generators, a new training record)."""
@@ -356,7 +369,8 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         t, n_iter, problems = self._run(
             X, targets, sample_weight, state, rngs, max_epochs=max_epochs,
             validation_mask=validation_mask,
-            validation_kind=self._validation_kind(), callbacks=callbacks)
+            validation_kind=self._validation_kind(), callbacks=callbacks,
+            t_start=t_start)
         self._row_rngs = rngs
         self._commit(state, X.dtype, t, n_iter, problems, fresh)
         if callbacks is not None:
@@ -364,12 +378,14 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         return self
 
     def _run(self, X, targets, sample_weight, state, rngs, *, max_epochs,
-             validation_mask=None, validation_kind=None, callbacks=None):
+             validation_mask=None, validation_kind=None, callbacks=None,
+             t_start=None):
         """Train every problem of ``targets`` on X for up to ``max_epochs``.
 
         ``targets`` is a list of (row slice, y, y stride, positive class or
         -1, validation targets): one entry per problem, each owning rows
-        ``row slice`` of the state.
+        ``row slice`` of the state.  ``t_start``: the first update's t (1
+        for a new model; default: continue from ``t_``).
         Returns (t, n_iter, problems).
         """
         rows = kernel_rows(X)
@@ -411,7 +427,8 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
                     y_val=y_val,
                 )
             )
-        t_start = getattr(self, "t_", 1.0)
+        if t_start is None:
+            t_start = getattr(self, "t_", 1.0)
         trainers = [Trainer(problem, rows, order, settings, t_start)
                     for problem in problems]
         n_jobs = getattr(self, "n_jobs", None)
@@ -436,6 +453,9 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         # A copy: for classes outside sklearn, BaseEstimator.__getstate__
         # returns the live __dict__.
         state = dict(super().__getstate__())
+        # A copy made while this estimator trains (a callback's, another
+        # thread's) is not itself training.
+        state.pop("_training", None)
         state["_sgdlearn_version"] = __version__
         return state
 
@@ -451,7 +471,15 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
                 InconsistentVersionWarning,
                 stacklevel=2,
             )
+        state = dict(state)
+        # Fitted attributes as plain values (models pickled before they were
+        # published as one bundle): publish them as one.
+        plain = {field: state.pop(name) for name, field in _FIELDS.items()
+                 if name in state}
         super().__setstate__(state)
+        if plain:
+            self._staged = {**self.__dict__.get("_staged", {}), **plain}
+            self._publish()
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

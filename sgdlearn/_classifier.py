@@ -3,13 +3,12 @@
 from numbers import Integral
 
 import numpy as np
-from scipy.special import softmax
+from scipy.special import expit, softmax
 from sklearn.callback import CallbackSupportMixin, with_callbacks
 from sklearn.model_selection import StratifiedShuffleSplit
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted
 
 from sgdlearn._base import BaseGD, partial_fit_context, transactional
 from sgdlearn._data import validation_split
@@ -27,6 +26,7 @@ from sgdlearn._sklearn_compat import (
     _check_partial_fit_first_call,
     _fit_context,
 )
+from sgdlearn._state import _fitted_attribute
 
 # The Parameters section, in the order of __init__ (a test checks it).
 _PARAMETERS = [
@@ -116,6 +116,8 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
     """
     _loss_functions = CLASSIFICATION_LOSSES
     _pa_loss = "hinge"
+    _publishes_classes = True
+    classes_ = _fitted_attribute("classes_", "The class labels.")
 
     _parameter_constraints: dict = {
         **BaseGD._parameter_constraints,
@@ -167,11 +169,18 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         self._init_params(locals())
 
     # ------------------------------------------------------------------
-    def _multinomial(self):
-        return self.multi_class == "multinomial" and len(self.classes_) > 2
+    @property
+    def _classes(self):
+        """The classes training works with: those of this call (published
+        as ``classes_`` only when it succeeds), else the fitted ones."""
+        return self._staged_value("classes")
+
+    def _multinomial(self, classes=None):
+        classes = self._classes if classes is None else classes
+        return self.multi_class == "multinomial" and len(classes) > 2
 
     def _n_rows(self):
-        return 1 if len(self.classes_) == 2 else len(self.classes_)
+        return 1 if len(self._classes) == 2 else len(self._classes)
 
     def _one_vs_rest(self, n_rows):
         return n_rows > 1 and not self._multinomial()
@@ -191,10 +200,10 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         """Cheap check for the common case, ``classes`` passed again on every
         partial_fit call exactly as classes_ (scikit-learn's full check,
         unique_labels, cost 110 us per call)."""
-        classes = np.asarray(classes)
-        return (classes.shape == self.classes_.shape
-                and classes.dtype.kind == self.classes_.dtype.kind
-                and np.array_equal(classes, self.classes_))
+        classes, fitted = np.asarray(classes), self._classes
+        return (classes.shape == fitted.shape
+                and classes.dtype.kind == fitted.dtype.kind
+                and np.array_equal(classes, fitted))
 
     def _class_weights(self, y_index, partial):
         """Per-sample class weights, or None without ``class_weight``.
@@ -203,7 +212,8 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         class_weight = self.class_weight
         if class_weight is None:
             return None
-        n_classes = len(self.classes_)
+        classes = self._classes
+        n_classes = len(classes)
         if class_weight == "balanced" and partial:
             counts = getattr(self, "_seen_class_counts", None)
             if counts is None:
@@ -215,13 +225,13 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             table[seen] = counts.sum() / (seen.sum() * counts[seen])
             return table[y_index]
         if class_weight == "balanced":
-            return compute_class_weight("balanced", classes=self.classes_,
-                                        y=self.classes_[y_index])[y_index]
-        key = (sorted(class_weight.items(), key=repr), self.classes_.tolist())
+            return compute_class_weight("balanced", classes=classes,
+                                        y=classes[y_index])[y_index]
+        key = (sorted(class_weight.items(), key=repr), classes.tolist())
         cached = self.__dict__.get("_class_weight_table")
         if cached is None or cached[0] != key:
-            table = compute_class_weight(class_weight, classes=self.classes_,
-                                         y=self.classes_)
+            table = compute_class_weight(class_weight, classes=classes,
+                                         y=classes)
             self._class_weight_table = cached = (key, table)
         return cached[1][y_index]
 
@@ -241,7 +251,7 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         problem's target is +1 for its positive class and -1 otherwise (no
         array per class: memory O(n + n_classes), not O(n * n_classes))."""
         y_val = None if validation_mask is None else labels[validation_mask]
-        n_classes = len(self.classes_)
+        n_classes = len(self._classes)
         if self._multinomial():
             return [(slice(0, n_classes), labels, 1, -1, y_val)]
         positives = [1] if n_classes == 2 else range(n_classes)
@@ -305,11 +315,10 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             StratifiedShuffleSplit,
         )
         state = self._initial_state(X, coef_init, intercept_init)
-        self.t_ = 1.0
         labels = y_index.astype(X.dtype)
         del y_index  # one label array per row is enough during training
         self._train(X, y, labels, weights, state, fresh=True,
-                    max_epochs=self.max_iter, validation_mask=mask)
+                    max_epochs=self.max_iter, validation_mask=mask, t_start=1.0)
         self._warn_if_not_converged()
         return self
 
@@ -353,30 +362,30 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
                              "partial_fit.")
         if first_call or (classes is not None and not self._same_classes(classes)):
             _check_partial_fit_first_call(self, classes)
-        if len(self.classes_) < 2:
+        classes = self._classes
+        if len(classes) < 2:
             raise ValueError(
                 "The number of classes has to be greater than one; got "
-                f"{len(self.classes_)} class"
+                f"{len(classes)} class"
             )
-        y_index = np.searchsorted(self.classes_, y)
-        y_index = np.minimum(y_index, len(self.classes_) - 1)
-        unknown = self.classes_[y_index] != y
+        y_index = np.searchsorted(classes, y)
+        y_index = np.minimum(y_index, len(classes) - 1)
+        unknown = classes[y_index] != y
         if np.any(unknown):
             raise ValueError(
                 f"y contains labels {np.unique(y[unknown]).tolist()} that are not "
-                f"in classes_ {self.classes_.tolist()}: pass every label in "
+                f"in classes_ {classes.tolist()}: pass every label in "
                 "`classes` on the first call to partial_fit."
             )
         sample_weight = self._sample_weights(sample_weight, X)
         weights = self._weights(sample_weight, y_index, partial=True)
         if first_call:
             state = self._initial_state(X, None, None)
-            self.t_ = 1.0
         else:
             state = self._continued_state(X)
         return self._train(X, y, y_index.astype(X.dtype), weights, state,
-                           fresh=False,
-                           max_epochs=1)
+                           fresh=False, max_epochs=1,
+                           t_start=1.0 if first_call else None)
 
     # ------------------------------------------------------------------
     def decision_function(self, X):
@@ -393,8 +402,11 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             ``X @ coef_.T + intercept_``: for two classes, positive values
             predict ``classes_[1]``.
         """
-        scores = self._scores(X)
-        return scores.ravel() if scores.shape[1] == 1 else scores
+        return self._decision(X, self._published())
+
+    def _decision(self, X, model):
+        scores = self._scores(X, model)
+        return scores.ravel() if scores.ndim == 2 and scores.shape[1] == 1 else scores
 
     def predict(self, X):
         """Predict class labels.
@@ -411,12 +423,13 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
             function is positive for two classes, else the class of the
             largest score.
         """
-        scores = self.decision_function(X)
+        model = self._published()  # one model for the whole call
+        scores = self._decision(X, model)
         if scores.ndim == 1:
             indices = (scores > 0).astype(np.intp)
         else:
             indices = scores.argmax(axis=1)
-        return self.classes_[indices]
+        return model.classes[indices]
 
     def _check_proba(self):
         if self.loss not in ("log_loss", "modified_huber"):
@@ -446,20 +459,25 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         ndarray of shape (n_samples, n_classes)
             Probability of each class, in the order of ``classes_``.
         """
-        check_is_fitted(self)
-        if self.loss == "log_loss" and self._multinomial():
-            return softmax(self.decision_function(X), axis=1)
+        model = self._published()  # one model for the whole call
+        scores = self._decision(X, model)
+        n_classes = len(model.classes)
+        if self.loss == "log_loss" and self._multinomial(model.classes):
+            return softmax(scores, axis=1)
         if self.loss == "log_loss":
-            return self._predict_proba_lr(X)
-        scores = self.decision_function(X)
-        if len(self.classes_) == 2:
+            # scikit-learn's _predict_proba_lr: one-vs-rest normalized.
+            prob = expit(scores)
+            if prob.ndim == 1:
+                return np.vstack([1 - prob, prob]).T
+            return prob / prob.sum(axis=1).reshape((prob.shape[0], -1))
+        if n_classes == 2:
             prob = (np.clip(scores, -1, 1) + 1) / 2
             return np.column_stack([1 - prob, prob])
         prob = (np.clip(scores, -1, 1) + 1) / 2
         prob_sum = prob.sum(axis=1)
         all_zero = prob_sum == 0
         prob[all_zero] = 1
-        prob_sum[all_zero] = len(self.classes_)
+        prob_sum[all_zero] = n_classes
         return prob / prob_sum[:, np.newaxis]
 
     @available_if(_check_proba)

@@ -217,9 +217,8 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
             ShuffleSplit,
         )
         state = self._initial_state(X, coef_init, intercept_init)
-        self.t_ = 1.0
         self._train(X, y, self._labels(y, X), sample_weight, state, fresh=True,
-                    max_epochs=self.max_iter, validation_mask=mask)
+                    max_epochs=self.max_iter, validation_mask=mask, t_start=1.0)
         self._warn_if_not_converged()
         return self
 
@@ -260,16 +259,16 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
         sample_weight = self._sample_weights(sample_weight, X)
         if first_call:
             state = self._initial_state(X, None, None)
-            self.t_ = 1.0
         else:
             state = self._continued_state(X)
         return self._train(X, y, self._labels(y, X), sample_weight, state,
-                           fresh=False,
-                           max_epochs=1)
+                           fresh=False, max_epochs=1,
+                           t_start=1.0 if first_call else None)
 
     def _decision_function(self, X):
-        scores = self._scores(X)
-        return scores.ravel() if self._single_output else scores
+        model = self._published()  # one model for the whole call
+        scores = self._scores(X, model)
+        return scores.ravel() if model.single_output else scores
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

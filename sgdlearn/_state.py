@@ -3,13 +3,76 @@ model's, and publishing them as fitted attributes.
 
 Training works on these working arrays (copies), which ``_commit``
 publishes only once training succeeded.
+
+What prediction reads is one immutable ``Published`` bundle (coef,
+intercept, classes, feature count and names), replaced as a whole by one
+attribute assignment: a thread predicting while another refits the same
+estimator sees the old model or the new one, never a mix.  ``coef_``,
+``intercept_``, ``classes_``, ``n_features_in_`` and ``feature_names_in_``
+are views of it (properties).  While a ``fit``/``partial_fit`` runs, what
+it assigns to them (scikit-learn's ``validate_data`` sets the feature count
+and names, ``_check_partial_fit_first_call`` the classes) is staged, not
+published, until ``_commit``; outside training, assigning one of them (by
+hand, ``sparsify()``, ``densify()``) publishes a new bundle with it.
 """
+
+from typing import Any, NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
+from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
 from sgdlearn._resolve import resolve_optimizer
+
+
+class Published(NamedTuple):
+    """The fitted model as prediction reads it, published as a whole."""
+
+    coef: Any  # ndarray, or a sparse matrix after sparsify()
+    intercept: Any
+    n_features_in: int
+    feature_names_in: Any  # ndarray of str, or None
+    classes: Any  # the classifier's labels; None for the regressor
+    single_output: bool  # the regressor's 1-D predictions for 1-D coef_
+
+
+# Public attribute -> bundle field.
+_FIELDS = {
+    "coef_": "coef",
+    "intercept_": "intercept",
+    "n_features_in_": "n_features_in",
+    "feature_names_in_": "feature_names_in",
+    "classes_": "classes",
+}
+
+
+def _fitted_attribute(name, doc):
+    """A property reading ``name`` from the published bundle (an
+    AttributeError when unfitted or None, so ``hasattr`` works as for a
+    plain attribute); assigning or deleting it goes through ``_assign``."""
+    field = _FIELDS[name]
+
+    def get(self):
+        model = self.__dict__.get("_model")
+        value = None if model is None else getattr(model, field)
+        if value is None:
+            staged = self.__dict__.get("_staged", {})
+            if model is None and field in staged and "_training" not in self.__dict__:
+                # Set by hand on an unfitted estimator, not yet publishable.
+                value = staged[field]
+            if value is None:
+                raise AttributeError(
+                    f"{type(self).__name__!r} object has no attribute {name!r}")
+        return value
+
+    def set(self, value):
+        self._assign(field, value)
+
+    def delete(self):
+        self._assign(field, None)
+
+    return property(get, set, delete, doc=doc)
 
 
 def _state_array(shape, dtype, sparse, source=None):
@@ -33,6 +96,69 @@ def _state_array(shape, dtype, sparse, source=None):
 
 class ModelState:
     """State allocation and publication, mixed into ``BaseGD``."""
+
+    coef_ = _fitted_attribute("coef_", "Weights assigned to the features.")
+    intercept_ = _fitted_attribute("intercept_", "Constants in decision function.")
+    n_features_in_ = _fitted_attribute(
+        "n_features_in_", "Number of features seen during fit.")
+    feature_names_in_ = _fitted_attribute(
+        "feature_names_in_",
+        "Names of features seen during fit (only when X had string column names).")
+
+    def __sklearn_is_fitted__(self):
+        return self.__dict__.get("_model") is not None
+
+    def _published(self):
+        """The published model, read once per prediction call: everything a
+        prediction uses comes from this one object."""
+        model = self.__dict__.get("_model")
+        if model is None:
+            check_is_fitted(self)  # scikit-learn's NotFittedError message
+            raise NotFittedError(f"This {type(self).__name__} instance is not "
+                                 "fitted yet.")
+        return model
+
+    def _staged_value(self, field):
+        """The value training works with: staged by this call, else the
+        published one (None if neither)."""
+        staged = self.__dict__.get("_staged", {})
+        if field in staged:
+            return staged[field]
+        model = self.__dict__.get("_model")
+        return None if model is None else getattr(model, field)
+
+    def _assign(self, field, value):
+        """An assignment to a fitted attribute: staged during training (and
+        while the model cannot be published yet), else published."""
+        # A new dict, never an update in place: transactional() restores
+        # the estimator by rebinding the attributes it saved.
+        self._staged = {**self.__dict__.get("_staged", {}), field: value}
+        if "_training" not in self.__dict__:
+            self._publish()
+
+    def _publish(self, **fields):
+        """Publish a new bundle: ``fields``, else the staged values, else the
+        published ones.  Nothing is published (the values stay staged)
+        while coef or intercept is unknown, or a classifier's classes."""
+        values = dict(self.__dict__.get("_model", None)._asdict()
+                      if self.__dict__.get("_model") is not None else {})
+        values.update(self.__dict__.get("_staged", {}))
+        values.update(fields)
+        coef, intercept = values.get("coef"), values.get("intercept")
+        if coef is None or intercept is None or (
+                self._publishes_classes and values.get("classes") is None):
+            return
+        if values.get("n_features_in") is None:
+            values["n_features_in"] = coef.shape[-1]
+        values["feature_names_in"] = values.get("feature_names_in")
+        values["classes"] = values.get("classes")
+        values["single_output"] = bool(self.__dict__.get(
+            "_single_output", np.ndim(coef) == 1))
+        model = Published(**values)
+        self.__dict__.pop("_staged", None)
+        self._model = model  # the one assignment that publishes
+
+    _publishes_classes = False
 
     def _fresh_state(self, n_rows, n_features, dtype, coef, intercept, sparse,
                      reuse=False):
@@ -141,8 +267,7 @@ class ModelState:
             if self.average <= self.t_ - 1:
                 coef = self._average_coef
                 intercept = self._average_intercept
-        self.coef_ = coef
-        self.intercept_ = intercept
+        self._publish(coef=coef, intercept=intercept)
 
     @property
     def optimizer_state_(self):
