@@ -142,3 +142,20 @@ def default_case(**params):
     """per_optimizer's default for cases of estimator parameters: the
     optimizer with its default hyperparameters, and ``params``."""
     return lambda name: {"optimizer": name, **params}
+
+
+# Case id -> estimator parameters of each optimizer, with eta0 chosen to
+# train visibly but stably on small standardized data (the kernel tests and
+# the golden models use them).
+OPTIMIZER_CASES = per_optimizer({
+    "sgd": dict(optimizer="sgd", eta0=0.05),
+    "momentum": dict(optimizer="momentum", eta0=0.02, momentum=0.8),
+    "nesterov": dict(optimizer="nesterov", eta0=0.02, momentum=0.85),
+    "adagrad": dict(optimizer="adagrad", eta0=0.1, eps=1e-6),
+    "rmsprop": dict(optimizer="rmsprop", eta0=0.01, rho=0.9),
+    "rmsprop_centered": dict(optimizer="rmsprop", eta0=0.01, rho=0.95,
+                             centered=True),
+    "adam": dict(optimizer="adam", eta0=0.05, beta_1=0.8, beta_2=0.99),
+    "amsgrad": dict(optimizer="amsgrad", eta0=0.05, beta_2=0.95),
+    "adamw": dict(optimizer="adamw", eta0=0.05),
+}, default=default_case(eta0=0.05))

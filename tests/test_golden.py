@@ -23,22 +23,11 @@ import scipy.sparse as sp
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._kernels._select import baseline, kernel
 
-from .conftest import default_case, per_optimizer
+from .conftest import OPTIMIZER_CASES
 
 GOLDEN = Path(__file__).with_name("golden.npz")
 
-OPTIMIZERS = per_optimizer({
-    "sgd": dict(optimizer="sgd", eta0=0.05),
-    "momentum": dict(optimizer="momentum", eta0=0.02, momentum=0.8),
-    "nesterov": dict(optimizer="nesterov", eta0=0.02, momentum=0.85),
-    "adagrad": dict(optimizer="adagrad", eta0=0.1, eps=1e-6),
-    "rmsprop": dict(optimizer="rmsprop", eta0=0.01, rho=0.9),
-    "rmsprop_centered": dict(optimizer="rmsprop", eta0=0.01, rho=0.95,
-                             centered=True),
-    "adam": dict(optimizer="adam", eta0=0.05, beta_1=0.8, beta_2=0.99),
-    "amsgrad": dict(optimizer="amsgrad", eta0=0.05, beta_2=0.95),
-    "adamw": dict(optimizer="adamw", eta0=0.05),
-}, default=default_case(eta0=0.05))
+OPTIMIZERS = OPTIMIZER_CASES
 BATCHES = {"per_sample": 1, "batch4": 4, "full": "full"}
 LAYOUTS = ("dense", "csr")
 DTYPES = {"float64": np.float64, "float32": np.float32}

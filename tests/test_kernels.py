@@ -14,7 +14,7 @@ from sgdlearn._data import kernel_rows
 from sgdlearn._kernels import _loss, _schedule
 from sgdlearn._resolve import resolve_optimizer
 
-from .conftest import default_case, load_reference, per_optimizer
+from .conftest import OPTIMIZER_CASES, load_reference
 
 LossKind, py_loss_grad, py_softmax_grad = (
     _loss.LossKind, _loss.py_loss_grad, _loss.py_softmax_grad)
@@ -28,19 +28,7 @@ ref = load_reference()
 TOL = {np.float64: dict(rtol=1e-10, atol=1e-12),
        np.float32: dict(rtol=1e-4, atol=1e-6)}
 
-# optimizer id -> estimator parameters (eta0 chosen to train visibly but stably)
-OPTIMIZERS = per_optimizer({
-    "sgd": dict(optimizer="sgd", eta0=0.05),
-    "momentum": dict(optimizer="momentum", eta0=0.02, momentum=0.8),
-    "nesterov": dict(optimizer="nesterov", eta0=0.02, momentum=0.85),
-    "adagrad": dict(optimizer="adagrad", eta0=0.1, eps=1e-6),
-    "rmsprop": dict(optimizer="rmsprop", eta0=0.01, rho=0.9),
-    "rmsprop_centered": dict(optimizer="rmsprop", eta0=0.01, rho=0.95,
-                             centered=True),
-    "adam": dict(optimizer="adam", eta0=0.05, beta_1=0.8, beta_2=0.99),
-    "amsgrad": dict(optimizer="amsgrad", eta0=0.05, beta_2=0.95),
-    "adamw": dict(optimizer="adamw", eta0=0.05),
-}, default=default_case(eta0=0.05))
+OPTIMIZERS = OPTIMIZER_CASES
 ADAM_LIKE = ("adam", "amsgrad", "adamw")
 REGRESSION_LOSSES = ("squared_error", "huber", "epsilon_insensitive",
                      "squared_epsilon_insensitive")
