@@ -161,10 +161,11 @@ cdef Py_ssize_t mark_batch(Epoch* ep, const Model* m, const Lazy* lz,
     earlier batches are never read: the first pass overwrites those of this
     batch's columns.)  No load waits on the stores before it, as it did in
     one pass that asked "seen already?" and appended (each load of mark
-    waited for the address of the previous append).  The first pass is the batch's first look at its rows
-    and columns, so it also asks for them: the rows ahead and, when the
-    model outgrows L2 (ep.look > 0), the weights and state of each column,
-    for the dot products and the update."""
+    waited for the address of the previous append).  The first pass is the
+    batch's first look at its rows and columns, so it also asks for them:
+    the rows ahead and, when the model outgrows L2 (ep.look > 0), the
+    weights and state of each column, for the dot products and the
+    update."""
     cdef Py_ssize_t r, jj, n_touched = 0, q = 0
     cdef int nnz, j
     cdef int* mark = sc.mark
