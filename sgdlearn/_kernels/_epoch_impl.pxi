@@ -267,6 +267,41 @@ cdef object make_lazy(Epoch* ep, Model* m, Lazy* lz, Py_ssize_t n_updates):
     return [last, lazy_tables(ep, m, lz, n_updates)]
 
 
+cdef void set_run(Epoch* ep, Optim optim, Schedule schedule, Task task,
+                  bint averaging, double step, const int[::1] stop,
+                  bint check_signals):
+    """The structs, the optimizer's counters from ``step`` updates, and the
+    interruption: the loops return early (status INTERRUPTED) once
+    ``stop[0]`` (set by another thread) is non-zero, and with
+    ``check_signals`` (main thread only) run Python's signal handlers every
+    50 ms."""
+    ep.task = task
+    if not averaging:
+        ep.task.average = 0.0
+    ep.opt = optim
+    start_updates(&ep.opt, &ep.upd, step)
+    ep.sched = schedule
+    ep.stop = &stop[0] if stop is not None and stop.shape[0] else NULL
+    ep.check_signals = check_signals
+    ep.next_signal_check = 0.0
+
+
+cdef set_l1_record(Model* m, floating[:, ::1] coef, floating[:, ::1] applied,
+                   double[::1] accrued, bint l1):
+    """With an L1 penalty, ``applied`` (shaped like coef) and ``accrued``
+    (one float64) carry the cumulative penalty (Tsuruoka et al.'s q and u)
+    from epoch to epoch of one call, updated in place; without them a lone
+    epoch starts from zeros (make_scratch)."""
+    if not l1 or applied is None:
+        return
+    if (applied.shape[0] != coef.shape[0] or applied.shape[1] != coef.shape[1]
+            or accrued is None or accrued.shape[0] != 1):
+        raise ValueError("l1_applied must be shaped like coef, with a "
+                         "one-element l1_accrued")
+    m.Q = <void*> &applied[0, 0]
+    m.u = accrued[0]
+
+
 def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
               const int[::1] X_indptr, Py_ssize_t n_features,
               const floating[::1] y, Py_ssize_t y_stride,
@@ -291,18 +326,10 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     only: a sparse update then reads one cache line per coordinate).
     ``step`` (one float64) is the optimizer's update count, advanced in
     place.  ``optim``, ``schedule`` and ``task`` are the Optim, Schedule and
-    Task structs.  With an L1 penalty, ``l1_applied`` (K, d) and
-    ``l1_accrued`` (one float64) carry the cumulative penalty (Tsuruoka et
-    al.'s q and u) from epoch to epoch of one call, updated in place (fresh
-    zeros for a lone epoch when omitted).  Returns the Result struct as a
-    dict.
-
-    Interruption: the loops return early (status INTERRUPTED) once
-    ``stop[0]`` (an intc array another thread may set) is non-zero; with
-    ``check_signals`` (pass it on the main thread only) they also run
-    Python's signal handlers every 50 ms, and an exception raised by one
-    (KeyboardInterrupt) propagates from here.  An interrupted epoch leaves
-    the arrays partly updated: the caller discards them.
+    Task structs.  ``l1_applied`` and ``l1_accrued``: see set_l1_record.
+    ``stop`` and ``check_signals``: see set_run; an interrupted epoch leaves
+    the arrays partly updated (the caller discards them) and raises what a
+    signal handler raised.  Returns the Result struct as a dict.
     """
     cdef Epoch ep
     cdef Model m
@@ -324,28 +351,15 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
             shuffle(&order[0], order.shape[0], seed)
     set_input(&ep, X_data, X_indices, X_indptr, d, y, y_stride,
               sample_weight, order)
-    ep.task = task
-    if not avg_coef.shape[0]:
-        ep.task.average = 0.0
-    ep.opt = optim
-    start_updates(&ep.opt, &ep.upd, step[0])
-    ep.sched = schedule
-    ep.stop = &stop[0] if stop is not None and stop.shape[0] else NULL
-    ep.check_signals = check_signals
-    ep.next_signal_check = 0.0
+    set_run(&ep, optim, schedule, task, avg_coef.shape[0] > 0, step[0], stop,
+            check_signals)
     set_model(&m, coef, intercept, coef_state, state_interleaved,
               intercept_state, avg_coef, avg_intercept)
+    set_l1_record(&m, coef, l1_applied, l1_accrued, ep.task.l1 > 0)
     prefetch_policy(&ep, X_indptr.shape[0] - 1 if sparse else
                     X_data.shape[0] // max(d, 1), X_data.shape[0],
                     sizeof(floating),
                     coef.shape[0] * d * (1 + n_slots) * sizeof(floating))
-    if ep.task.l1 > 0 and l1_applied is not None:
-        if (l1_applied.shape[0] != coef.shape[0] or l1_applied.shape[1] != d
-                or l1_accrued is None or l1_accrued.shape[0] != 1):
-            raise ValueError("l1_applied must be shaped like coef, with a "
-                             "one-element l1_accrued")
-        m.Q = <void*> &l1_applied[0, 0]
-        m.u = l1_accrued[0]
     keep = make_scratch(&ep, &m, &sc, &coef[0, 0])
     n_updates = ep.n_order
     if ep.task.batch_size > 1:
@@ -361,7 +375,7 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     if out.status == INTERRUPTED:
         raise_pending()
     step[0] = ep.upd.step
-    if l1_accrued is not None and l1_accrued.shape[0] == 1:
+    if m.Q != NULL and l1_accrued is not None:
         l1_accrued[0] = m.u
     res.sumloss, res.n_updates = out.sumloss, out.n_updates
     res.status, res.failed_at = out.status, out.failed_at
