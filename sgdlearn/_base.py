@@ -47,6 +47,7 @@ from sgdlearn.optim import Optimizer
 from sgdlearn.schedules import Schedule
 
 MAX_INT = np.iinfo(np.int32).max
+_PLAIN = frozenset({str, int, float, bool, type(None)})
 # A final loss this many times the all-zero model's warns (predicting zero
 # would be a thousand times better): scikit-learn's SGD returns such models
 # silently (e.g. eta0=10 on load_diabetes).
@@ -184,7 +185,8 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
             type(self)._param_getter = getter
         # Copies of dicts and of optimizer/schedule objects' parameters, so
         # that editing them in place (set_params(optimizer__beta_2=...)) counts.
-        return [dict(v) if type(v) is dict
+        # Strings, numbers and None go as they are (the common case, cheap).
+        return [v if type(v) in _PLAIN else dict(v) if type(v) is dict
                 else (type(v), v.get_params()) if isinstance(v, Hyperparameters)
                 else v for v in getter(self)]
 

@@ -9,7 +9,6 @@ step count in the problem's ``steps`` slot itself.
 """
 
 import numpy as np
-from sklearn.base import is_classifier
 
 from sgdlearn._engine import Settings
 from sgdlearn._kernels._loss import LossKind
@@ -34,7 +33,9 @@ def l1_ratio(estimator):
 
 def kernel_loss(estimator):
     """The kernel's (LossKind, parameter) for the estimator's loss."""
-    if is_classifier(estimator) and estimator._multinomial():
+    # getattr, not is_classifier: scikit-learn's tags cost ~5 us per call.
+    multinomial = getattr(estimator, "_multinomial", None)
+    if multinomial is not None and multinomial():
         return LossKind.MULTINOMIAL, 0.0
     kind, param = estimator._loss_functions[estimator.loss]
     return kind, estimator.epsilon if param == "epsilon" else param

@@ -38,7 +38,7 @@ class Slot:
     when: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed by identity
 class Row:
     """One row of the table."""
 

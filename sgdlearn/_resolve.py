@@ -2,6 +2,7 @@
 flat parameters, or objects) to one description the rest of the code reads.
 """
 
+import functools
 import inspect
 from dataclasses import dataclass
 
@@ -18,16 +19,21 @@ class Resolved:
     name: str  # the table's name, e.g. "amsgrad" for Adam(amsgrad=True)
     row: Row
     hp: dict  # every hyperparameter the row reads
+    slot_names: tuple  # the state arrays that exist with these values
+    # What must be equal for a state to continue: the optimizer, and the
+    # hyperparameters that change what its state means.
+    identity: tuple
 
-    @property
-    def slot_names(self):
-        return tuple(slot.name for slot in self.row.slots_for(self.hp))
 
-    @property
-    def identity(self):
-        """What must be equal for a state to continue: the optimizer, and
-        the hyperparameters that change what its state means."""
-        return (self.name,) + tuple(self.hp[n] for n in self.row.identity)
+@functools.lru_cache(maxsize=256)
+def _resolved(name, row, values):
+    """One Resolved per (name, row, values): partial_fit asks several times
+    per call, and a stream asks the same question every call.  ``row`` is in
+    the key so that a replaced table row is never answered from the cache."""
+    hp = dict(zip(row.hypers, values, strict=True))
+    slots = tuple(slot.name for slot in row.slots_for(hp))
+    return Resolved(name, row, hp, slots,
+                    (name,) + tuple(hp[n] for n in row.identity))
 
 
 def _defaults(estimator):
@@ -59,14 +65,14 @@ def resolve_optimizer(estimator):
     optimizer = estimator.optimizer
     if isinstance(optimizer, str):
         row = OPTIMIZERS[optimizer]
-        return Resolved(optimizer, row,
-                        {name: getattr(estimator, name) for name in row.hypers})
+        return _resolved(optimizer, row,
+                         tuple(getattr(estimator, name) for name in row.hypers))
     name, hp = optimizer._validated_rule()
     row = OPTIMIZERS[name]
     _check_flat_unset(estimator, [n for n in HYPERS if n in row.hypers
                                   or n in hp], optimizer, "optimizer")
-    return Resolved(name, row, {n: hp.get(n, HYPERS[n].default)
-                                for n in row.hypers})
+    return _resolved(name, row, tuple(hp.get(n, HYPERS[n].default)
+                                      for n in row.hypers))
 
 
 def resolve_schedule(estimator):

@@ -64,3 +64,26 @@ def test_large_but_representable_gradients_train(problem, optimizer, extra):
                        **extra).fit(X, y, sample_weight=np.full(len(y), 1e100))
     assert np.all(np.isfinite(clf.coef_))
     assert clf.score(X, y) > 0.8
+
+
+@pytest.mark.parametrize("optimizer, extra", ADAPTIVE, ids=IDS)
+@pytest.mark.parametrize("batch_size", [1, 4])
+def test_overflow_in_a_few_rows_of_wide_sparse_data(optimizer, extra, batch_size):
+    """A partial_fit of a few CSR rows over many columns checks only the
+    columns it touched (not all 4096): an overflow there is still seen."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(0)
+    n, d = 6, 4096
+    cols = rng.choice(d, size=(n, 3), replace=False)
+    X = sp.csr_array((rng.normal(size=3 * n), cols.ravel(),
+                      np.arange(0, 3 * n + 1, 3)), shape=(n, d))
+    y = np.arange(n) % 2
+    clf = GDClassifier(optimizer=optimizer, loss="log_loss", batch_size=batch_size,
+                       random_state=0, **extra).partial_fit(X, y, classes=[0, 1])
+    before = snapshot(clf)
+    with pytest.raises(DivergenceError, match=MESSAGE):
+        # flipped labels: every row misclassified, so gradients of 1e160
+        clf.partial_fit(X * 1e160, 1 - y)
+    assert_same_state(clf, before)
+    clf.partial_fit(X, y)  # the check does not fire on healthy data
