@@ -130,7 +130,7 @@ class Trainer:
             self.l1_applied = np.zeros_like(problem.coef)
             self.l1_accrued = np.zeros(1)
         self.running = True
-        self.stop = np.zeros(1, dtype=np.intc)  # train() shares one flag
+        self.stop = _NEVER  # train() gives parallel trainers a shared flag
         self.loss_ratio = 0.0  # final loss / all-zero model's, last epoch
         self.updates = 0  # made by this call, scikit-learn's verbose "T"
         self.start = time.perf_counter()
@@ -226,6 +226,9 @@ def train(trainers, max_epochs, parallel=None, callbacks=None):
     raises within 50 ms on the main thread, or an error in one task) stops
     the other tasks' kernels within a fraction of a millisecond of work,
     and they have all returned before it propagates."""
+    if parallel is None or len(trainers) == 1:
+        # One thread: nothing else to stop (Ctrl-C is the kernel's own check).
+        return _train(trainers, max_epochs, None, callbacks, None)
     workers = _Workers(trainers)
     try:
         return _train(trainers, max_epochs, parallel, callbacks, workers.run)
@@ -258,6 +261,11 @@ def _train(trainers, max_epochs, parallel, callbacks, run):
 
 class _Stopped(Exception):
     """An epoch returned early because train() asked its tasks to stop."""
+
+
+# The stop flag of a trainer that runs alone: never set (read-only).
+_NEVER = np.zeros(1, dtype=np.intc)
+_NEVER.flags.writeable = False
 
 
 class _Workers:

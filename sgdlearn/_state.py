@@ -140,6 +140,12 @@ class ModelState:
         """Publish a new bundle: ``fields``, else the staged values, else the
         published ones.  Nothing is published (the values stay staged)
         while coef or intercept is unknown, or a classifier's classes."""
+        model = self.__dict__.get("_model")
+        if (model is not None and not self.__dict__.get("_staged")
+                and fields.keys() <= {"coef", "intercept"}):
+            # partial_fit on a fitted model: new weights, nothing else new.
+            self._model = model._replace(**fields)
+            return
         values = dict(self.__dict__.get("_model", None)._asdict()
                       if self.__dict__.get("_model") is not None else {})
         values.update(self.__dict__.get("_staged", {}))
