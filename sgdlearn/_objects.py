@@ -12,8 +12,9 @@ from sgdlearn._sklearn_compat import validate_parameter_constraints
 
 
 class Hyperparameters(BaseEstimator):
-    """get_params/set_params, validation against ``_parameter_constraints``,
-    and ``_rule()``: the table name and the values the kernel reads."""
+    """get_params/set_params, and validation against
+    ``_parameter_constraints`` before ``_rule()`` (each subclass's: the
+    table name and the values the kernel reads)."""
 
     _parameter_constraints: dict = {}
 
@@ -22,9 +23,6 @@ class Hyperparameters(BaseEstimator):
             self._parameter_constraints, self.get_params(deep=False),
             caller_name=type(self).__name__)
         return self._rule()
-
-    def _rule(self):  # pragma: no cover - every subclass defines it
-        raise NotImplementedError
 
     def __eq__(self, other):
         return (type(self) is type(other)

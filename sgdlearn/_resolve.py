@@ -7,7 +7,6 @@ import inspect
 from dataclasses import dataclass
 
 from sgdlearn._optim_table import HYPERS, OPTIMIZERS, Row
-from sgdlearn._params import SCHEDULES
 
 # The flat schedule parameters, and the names of the flat parameters each
 # string schedule reads.
@@ -105,5 +104,4 @@ def resolve_rate(estimator, optimizer):
     return eta0, name, params
 
 
-__all__ = ["Resolved", "resolve_optimizer", "resolve_rate", "resolve_schedule",
-           "SCHEDULES"]
+__all__ = ["Resolved", "resolve_optimizer", "resolve_rate", "resolve_schedule"]

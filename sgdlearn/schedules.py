@@ -88,7 +88,17 @@ class PA2(Schedule):
     _name = "pa2"
 
 
-class Step(Schedule):
+class _Decay(Schedule):
+    """The parameters Step and Exponential share."""
+
+    _parameter_constraints = {"decay_steps": _STEPS, "decay_rate": _POSITIVE}
+
+    def __init__(self, decay_steps=1000, decay_rate=0.1):
+        self.decay_steps = decay_steps
+        self.decay_rate = decay_rate
+
+
+class Step(_Decay):
     """``eta0 * decay_rate ** floor((t - 1) / decay_steps)`` (torch's StepLR
     counted in updates).
 
@@ -101,14 +111,9 @@ class Step(Schedule):
     """
 
     _name = "step"
-    _parameter_constraints = {"decay_steps": _STEPS, "decay_rate": _POSITIVE}
-
-    def __init__(self, decay_steps=1000, decay_rate=0.1):
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
 
 
-class Exponential(Schedule):
+class Exponential(_Decay):
     """``eta0 * decay_rate ** ((t - 1) / decay_steps)`` (torch's
     ExponentialLR with ``gamma = decay_rate ** (1 / decay_steps)``).
 
@@ -121,11 +126,6 @@ class Exponential(Schedule):
     """
 
     _name = "exponential"
-    _parameter_constraints = {"decay_steps": _STEPS, "decay_rate": _POSITIVE}
-
-    def __init__(self, decay_steps=1000, decay_rate=0.1):
-        self.decay_steps = decay_steps
-        self.decay_rate = decay_rate
 
 
 class Cosine(Schedule):
