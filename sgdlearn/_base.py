@@ -421,6 +421,7 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
                     if self.average
                     else state["avg_intercept"],
                     steps=state["steps"][index:index + 1],
+                    counters=state["counters"][index],
                     rng=rngs[index],
                     y=y,
                     y_stride=y_stride,

@@ -19,7 +19,8 @@ What is averaged, and why (``docs/guide/dask.rst`` explains it for users):
   shrink every copy's step by sqrt(n_copies) at each mix;
 * step counts (``_optimizer_steps``): the maximum, as just said: the
   copies ran side by side, so the moments' age is a copy's count, not the
-  total;
+  total; the optimizer's other running scalars (NAdam's ``mu_product``)
+  are those of the copy with the most steps;
 * ``t_`` (the schedule's clock): one plus the updates made by all copies,
   which is what one machine would have made over the same data, so that a
   ``partial_fit`` on the result continues with the learning rate of a
@@ -36,7 +37,8 @@ from sgdlearn._resolve import resolve_optimizer
 
 _WEIGHTS = ("_standard_coef", "_standard_intercept", "_average_coef",
             "_average_intercept")
-_STATE = ("_coef_state", "_intercept_state", "_optimizer_steps")
+_STATE = ("_coef_state", "_intercept_state", "_optimizer_steps",
+          "_optimizer_counters")
 
 
 def mixing_weights(sizes):
@@ -102,6 +104,16 @@ def _mix_optimizer_state(models, weights):
     return coef_state, intercept_state, steps
 
 
+def _mix_counters(models):
+    """The optimizer's running scalars (NAdam's mu_product) of the mixture:
+    per problem, those of the copy that made the most steps, whose step
+    count the mixture takes."""
+    steps = np.array([m._optimizer_steps for m in models])  # (copies, P)
+    counters = np.array([m._optimizer_counters for m in models])
+    latest = np.argmax(steps, axis=0)
+    return counters[latest, np.arange(steps.shape[1])].copy()
+
+
 def _padded(curves):
     """Equal-length curves, each padded with its last value."""
     length = max(len(curve) for curve in curves)
@@ -146,6 +158,7 @@ def mix(models, weights):
                 [getattr(m, name) for m in models], weights))
     (mixed._coef_state, mixed._intercept_state,
      mixed._optimizer_steps) = _mix_optimizer_state(models, weights)
+    mixed._optimizer_counters = _mix_counters(models)
     mixed.t_ = 1.0 + sum(m.t_ - 1.0 for m in models)
     curves = _padded([m.loss_curve_ for m in models])
     mixed.loss_curve_ = [float(v) for v in weights @ np.asarray(curves)]

@@ -42,6 +42,8 @@ class Problem:
     avg_intercept: np.ndarray  # (K,), or (0,)
     steps: np.ndarray  # (1,) float64: optimizer updates applied to this
     #                    state so far; the kernel advances it in place
+    counters: np.ndarray  # (n_counters,) float64: the optimizer's other
+    #                       running scalars (the table's ``counters``)
     rng: np.random.Generator  # draws the row order of every epoch
     y: np.ndarray  # targets, flattened, in the dtype of X
     y_stride: int  # targets per row
@@ -169,6 +171,7 @@ class Trainer:
             avg_coef=problem.avg_coef,
             avg_intercept=problem.avg_intercept,
             step=problem.steps,
+            counters=problem.counters,
             optim=self.optim,
             schedule=self.schedule,
             task=self.task,

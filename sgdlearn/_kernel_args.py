@@ -49,8 +49,9 @@ def optim_params(optimizer, l2):
     the others."""
     # Hyperparameters the optimizer does not read keep their defaults.
     hp = {name: hyper.default for name, hyper in HYPERS.items()}
+    hp["momentum_decay"] = 0.0
     hp.update(optimizer.hp)
-    decoupled = optimizer.row.decoupled_decay
+    decoupled = optimizer.row.decoupled(optimizer.hp)
     return {
         "kind": int(optimizer.row.kind),
         "momentum": hp["momentum"],
@@ -61,6 +62,7 @@ def optim_params(optimizer, l2):
         "centered": hp["centered"],
         "l2": 0.0 if decoupled else l2,
         "decay": l2 if decoupled else 0.0,
+        "momentum_decay": hp["momentum_decay"],
     }
 
 

@@ -38,6 +38,17 @@ class Slot:
     when: str | None = None
 
 
+@dataclass(frozen=True)
+class Counter:
+    """A per-problem running scalar that is not a closed form of the step
+    count (NAdam's ``mu_product``), carried across calls like it."""
+
+    name: str  # its ``optimizer_state_`` key
+    initial: float
+    # The mixture of copies takes the value of the copy that made the most
+    # steps (the mixture's step count is their maximum).
+
+
 @dataclass(frozen=True, eq=False)  # compared and hashed by identity
 class Row:
     """One row of the table."""
@@ -45,10 +56,15 @@ class Row:
     kind: OptimKind
     summary: str  # one line for the docs' table
     hypers: tuple = ()  # names in HYPERS it reads
+    # Hyperparameters on its sgdlearn.optim object only (name -> Hyper):
+    # the string form uses their defaults.
+    own: tuple = ()
     slots: tuple = ()
+    counters: tuple = ()
     # The L2 penalty shrinks the weights multiplicatively (through the
-    # kernel's O(1) weight scale) instead of adding its gradient.
-    decoupled_decay: bool = False
+    # kernel's O(1) weight scale) instead of adding its gradient; or the
+    # name of the boolean hyperparameter that decides it.
+    decoupled_decay: bool | str = False
     # Hyperparameters that change what the state means: a change restarts
     # the state, as a change of optimizer does.
     identity: tuple = ()
@@ -71,6 +87,22 @@ class Row:
         """The slots that exist with hyperparameters ``hp``."""
         return tuple(s for s in self.slots if s.when is None or hp[s.when])
 
+    def decoupled(self, hp):
+        """Whether the L2 penalty is a decoupled decay with ``hp``."""
+        if isinstance(self.decoupled_decay, str):
+            return bool(hp[self.decoupled_decay])
+        return self.decoupled_decay
+
+    @property
+    def names(self):
+        """Every hyperparameter it reads: flat ones, then its own."""
+        return self.hypers + tuple(name for name, _ in self.own)
+
+    def default(self, name):
+        """The default of hyperparameter ``name``."""
+        return dict(self.own)[name].default if name in dict(self.own) else (
+            HYPERS[name].default)
+
 
 # The hyperparameters of today's optimizers are also flat estimator
 # parameters (string optimizers read them); new optimizers' hyperparameters
@@ -91,6 +123,17 @@ HYPERS = {
 }
 
 _ADAM_SLOTS = (Slot("exp_avg", bias="beta_1"), Slot("exp_avg_sq", bias="beta_2"))
+
+_UNIT = [Interval(Real, 0, 1, closed="left")]
+_EPS = [Interval(Real, 0, None, closed="left")]
+_BETAS = (("beta_1", Hyper(0.9, _UNIT, "decay of the first-moment estimate")),
+          ("beta_2", Hyper(0.999, _UNIT, "decay of the second-moment estimate")))
+_DECOUPLED = ("decoupled_weight_decay", Hyper(
+    False, ["boolean"], "the L2 penalty as AdamW's decoupled decay"))
+
+
+def _eps(default):
+    return ("eps", Hyper(default, _EPS, "stabilizer of the denominator"))
 
 OPTIMIZERS = {
     "sgd": Row(
@@ -126,4 +169,30 @@ OPTIMIZERS = {
         OptimKind.ADAMW, "Adam with decoupled weight decay",
         hypers=("beta_1", "beta_2", "eps"), slots=_ADAM_SLOTS,
         decoupled_decay=True, sparse="lazy", torch="AdamW()"),
+    "nadam": Row(
+        OptimKind.NADAM, "Adam with Nesterov momentum (Dozat), torch's rule",
+        own=_BETAS + (_eps(1e-8), ("momentum_decay", Hyper(
+            4e-3, [Interval(Real, 0, None, closed="left")],
+            "psi of the momentum schedule")), _DECOUPLED),
+        slots=_ADAM_SLOTS, counters=(Counter("mu_product", 1.0),),
+        decoupled_decay="decoupled_weight_decay", sparse="lazy",
+        torch="NAdam()"),
+    "radam": Row(
+        OptimKind.RADAM, "rectified Adam: momentum SGD until the variance is "
+        "tractable",
+        own=_BETAS + (_eps(1e-8), _DECOUPLED), slots=_ADAM_SLOTS,
+        decoupled_decay="decoupled_weight_decay", sparse="lazy",
+        torch="RAdam()"),
+    "adamax": Row(
+        OptimKind.ADAMAX, "Adam with the infinity norm",
+        own=_BETAS + (_eps(1e-8),),
+        slots=(Slot("exp_avg", bias="beta_1"), Slot("exp_inf", mixing="max")),
+        sparse="lazy", torch="Adamax()"),
+    "adadelta": Row(
+        OptimKind.ADADELTA, "Adadelta: rates from running averages of squared "
+        "gradients and steps",
+        own=(("rho", Hyper(0.9, _UNIT, "decay of both running averages")),
+             _eps(1e-6)),
+        slots=(Slot("square_avg"), Slot("acc_delta")),
+        default_eta0=1.0, default_schedule="constant", torch="Adadelta()"),
 }

@@ -29,7 +29,7 @@ def _resolved(name, row, values):
     """One Resolved per (name, row, values): partial_fit asks several times
     per call, and a stream asks the same question every call.  ``row`` is in
     the key so that a replaced table row is never answered from the cache."""
-    hp = dict(zip(row.hypers, values, strict=True))
+    hp = dict(zip(row.names, values, strict=True))
     slots = tuple(slot.name for slot in row.slots_for(hp))
     return Resolved(name, row, hp, slots,
                     (name,) + tuple(hp[n] for n in row.identity))
@@ -64,14 +64,35 @@ def resolve_optimizer(estimator):
     optimizer = estimator.optimizer
     if isinstance(optimizer, str):
         row = OPTIMIZERS[optimizer]
+        if row.own:
+            _check_own_unset(estimator, optimizer, row)
         return _resolved(optimizer, row,
-                         tuple(getattr(estimator, name) for name in row.hypers))
+                         tuple(getattr(estimator, name) for name in row.hypers)
+                         + tuple(hyper.default for _, hyper in row.own))
     name, hp = optimizer._validated_rule()
     row = OPTIMIZERS[name]
     _check_flat_unset(estimator, [n for n in HYPERS if n in row.hypers
                                   or n in hp], optimizer, "optimizer")
-    return _resolved(name, row, tuple(hp.get(n, HYPERS[n].default)
-                                      for n in row.hypers))
+    return _resolved(name, row, tuple(hp.get(n, row.default(n))
+                                      for n in row.names))
+
+
+def _check_own_unset(estimator, name, row):
+    """A string optimizer whose hyperparameters live on its object only
+    does not read the flat parameters of the same names: setting one is an
+    error, not a silent default."""
+    defaults = _defaults(estimator)
+    for hyper, _ in row.own:
+        value = getattr(estimator, hyper, None)
+        if hyper in defaults and value != defaults[hyper]:
+            cls = row.torch.split("(")[0]
+            raise ValueError(
+                f"{hyper}={value!r} is set on {type(estimator).__name__}, but "
+                f"optimizer={name!r} does not read the estimator's {hyper}: "
+                f"its hyperparameters are those of sgdlearn.optim.{cls} "
+                f"(default {hyper}={row.default(hyper)!r}). Pass "
+                f"optimizer={cls}({hyper}={value!r}) and leave {hyper} at "
+                f"its default ({defaults[hyper]!r}).")
 
 
 def resolve_schedule(estimator):

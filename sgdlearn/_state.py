@@ -192,9 +192,15 @@ class ModelState:
             "avg_intercept": np.zeros(n_rows if averaging else 0),
             "steps": np.zeros(n_rows if self._one_vs_rest(n_rows) else 1),
         }
+        state["counters"] = np.tile(
+            [c.initial for c in optimizer.row.counters],
+            (state["steps"].shape[0], 1))
         if reuse:
             state["intercept_state"] = self._intercept_state.copy()
             state["steps"] = self._optimizer_steps.copy()
+            counters = getattr(self, "_optimizer_counters", None)
+            if counters is not None and counters.shape == state["counters"].shape:
+                state["counters"] = counters.copy()
         return state
 
     def _initial_state(self, X, coef_init, intercept_init):
@@ -256,6 +262,7 @@ class ModelState:
         self._coef_state = state["coef_state"]
         self._intercept_state = state["intercept_state"]
         self._optimizer_steps = state["steps"]
+        self._optimizer_counters = state["counters"]
         self.t_ = float(t)
         self.n_iter_ = int(n_iter)
         self._record_history(problems, fresh)
@@ -282,11 +289,19 @@ class ModelState:
         A dict: each state array of the optimizer under torch's name (e.g.
         ``exp_avg``, ``exp_avg_sq``), shaped like ``coef_``; the intercept's
         under ``"intercept_" + name``; and ``step``, the number of updates
-        this state has seen.  Only ``step`` for ``optimizer='sgd'``.
+        this state has seen; and the optimizer's running scalars (NAdam's
+        ``mu_product``; with one-vs-rest, the most advanced problem's).
+        Only ``step`` for ``optimizer='sgd'``.
         """
         check_is_fitted(self)
         shape = self.coef_.shape
         state = {"step": int(self._optimizer_steps.max())}
+        latest = int(np.argmax(self._optimizer_steps))
+        counters = resolve_optimizer(self).row.counters
+        if self._optimizer_counters.shape[1] == len(counters):
+            for index, counter in enumerate(counters):
+                state[counter.name] = float(
+                    self._optimizer_counters[latest, index])
         for slot, name in enumerate(self._state_names):
             coef = self._coef_state[:, slot, :].reshape(shape)
             intercept = self._intercept_state[:, slot]

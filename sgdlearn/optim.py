@@ -12,6 +12,11 @@ parameters (``momentum``, ``beta_1``, ``beta_2``, ``eps``, ``rho``,
 the object also has to a non-default value is an error, not a silent
 choice.  The learning rate is never an optimizer's: it is ``eta0`` and the
 schedule (``learning_rate``), as for the strings.
+
+NAdam, RAdam, Adamax and Adadelta have torch's own defaults (Adadelta's
+``rho=0.9, eps=1e-6``), on their objects only: ``optimizer='nadam'`` is
+``NAdam()``, and the estimator's flat ``beta_1``, ``beta_2``, ``eps`` and
+``rho`` are not read by them (setting one is an error that says so).
 """
 
 from numbers import Real
@@ -19,7 +24,8 @@ from numbers import Real
 from sgdlearn._objects import Hyperparameters
 from sgdlearn._sklearn_compat import Interval
 
-__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "Optimizer"]
+__all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam",
+           "Adamax", "Adadelta", "Optimizer"]
 
 _UNIT = [Interval(Real, 0, 1, closed="left")]
 _EPS = [Interval(Real, 0, None, closed="left")]
@@ -164,3 +170,137 @@ class AdamW(Optimizer):
     def _rule(self):
         return "adamw", {"beta_1": self.beta_1, "beta_2": self.beta_2,
                          "eps": self.eps}
+
+
+class NAdam(Optimizer):
+    """Adam with Nesterov momentum, torch's NAdam (Dozat, 2016).
+
+    The momentum follows torch's schedule ``mu_t = beta_1 (1 - 0.5 *
+    0.96 ** (t * momentum_decay))`` and the step weighs the current gradient
+    and the first moment by it; ``optimizer_state_["mu_product"]`` is the
+    product of ``mu_t`` so far (kept in float64: torch keeps it in its
+    default dtype, float32 unless changed, and so drifts from a float64 rule
+    by about 1e-10 relative).
+
+    Parameters
+    ----------
+    beta_1 : float in [0, 1), default=0.9
+        Momentum factor (torch's ``betas[0]``).
+    beta_2 : float in [0, 1), default=0.999
+        Decay of the second-moment estimate (torch's ``betas[1]``).
+    eps : float, default=1e-8
+        Added to the bias-corrected root of the second moment.
+    momentum_decay : float, default=4e-3
+        torch's ``momentum_decay`` (psi).
+    decoupled_weight_decay : bool, default=False
+        The L2 penalty as a decoupled decay of the weights (as AdamW,
+        torch's NAdamW) instead of an added gradient.
+    """
+
+    _parameter_constraints = {"beta_1": _UNIT, "beta_2": _UNIT, "eps": _EPS,
+                              "momentum_decay": _EPS,
+                              "decoupled_weight_decay": ["boolean"]}
+
+    def __init__(self, beta_1=0.9, beta_2=0.999, eps=1e-8,
+                 momentum_decay=4e-3, decoupled_weight_decay=False):
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.eps = eps
+        self.momentum_decay = momentum_decay
+        self.decoupled_weight_decay = decoupled_weight_decay
+
+    def _rule(self):
+        return "nadam", self.get_params()
+
+
+class RAdam(Optimizer):
+    """Rectified Adam, torch's RAdam (Liu et al., 2020).
+
+    While the variance of the adaptive rate is intractable (torch's
+    ``rho_t <= 5``: the first five steps with ``beta_2=0.999``) the step is
+    bias-corrected momentum SGD, ``lr * m / (1 - beta_1 ** t)``; then
+    Adam's step times the rectification term, with ``eps`` added to the
+    uncorrected root of the second moment (torch's placement).
+
+    Parameters
+    ----------
+    beta_1 : float in [0, 1), default=0.9
+        Decay of the first-moment estimate.
+    beta_2 : float in [0, 1), default=0.999
+        Decay of the second-moment estimate; with ``beta_2 <= 2/3`` the
+        rule never leaves its momentum phase.
+    eps : float, default=1e-8
+        Added to the root of the second moment.
+    decoupled_weight_decay : bool, default=False
+        The L2 penalty as a decoupled decay of the weights (as AdamW)
+        instead of an added gradient.
+    """
+
+    _parameter_constraints = {"beta_1": _UNIT, "beta_2": _UNIT, "eps": _EPS,
+                              "decoupled_weight_decay": ["boolean"]}
+
+    def __init__(self, beta_1=0.9, beta_2=0.999, eps=1e-8,
+                 decoupled_weight_decay=False):
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.eps = eps
+        self.decoupled_weight_decay = decoupled_weight_decay
+
+    def _rule(self):
+        return "radam", self.get_params()
+
+
+class Adamax(Optimizer):
+    """Adam with the infinity norm, torch's Adamax (Kingma & Ba, 2015).
+
+    ``u = max(beta_2 u, |g| + eps)`` (torch puts ``eps`` inside the
+    maximum) and ``w -= lr / (1 - beta_1 ** t) * m / u``.
+
+    Parameters
+    ----------
+    beta_1 : float in [0, 1), default=0.9
+        Decay of the first-moment estimate.
+    beta_2 : float in [0, 1), default=0.999
+        Decay of the infinity norm.
+    eps : float, default=1e-8
+        Added to ``|g|`` inside the maximum.
+    """
+
+    _parameter_constraints = {"beta_1": _UNIT, "beta_2": _UNIT, "eps": _EPS}
+
+    def __init__(self, beta_1=0.9, beta_2=0.999, eps=1e-8):
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.eps = eps
+
+    def _rule(self):
+        return "adamax", self.get_params()
+
+
+class Adadelta(Optimizer):
+    """Adadelta, torch's rule (Zeiler, 2012).
+
+    ``v = rho v + (1 - rho) g**2``, ``dx = sqrt(a + eps) / sqrt(v + eps)
+    * g``, ``a = rho a + (1 - rho) dx**2``, ``w -= lr * dx``.  With the
+    estimator's ``eta0`` and ``learning_rate`` left at their defaults, the
+    rate is torch's ``lr=1.0``, constant.  The first steps are about
+    ``sqrt(eps / (1 - rho))`` = 3e-3 per coordinate whatever the gradient's
+    size: Adadelta starts slowly.
+
+    Parameters
+    ----------
+    rho : float in [0, 1), default=0.9
+        Decay of both running averages (torch's default; Zeiler suggests
+        0.95).
+    eps : float, default=1e-6
+        Added inside both square roots.
+    """
+
+    _parameter_constraints = {"rho": _UNIT, "eps": _EPS}
+
+    def __init__(self, rho=0.9, eps=1e-6):
+        self.rho = rho
+        self.eps = eps
+
+    def _rule(self):
+        return "adadelta", self.get_params()

@@ -12,8 +12,11 @@ over rows in a given order.  With ``lazy=True`` and CSR input it follows the
 (explicit zeros included) receive the loss gradient, the coupled L2 term and
 an optimizer step; the others evolve as with a zero gradient (momentum keeps
 moving, RMSProp decays), except under Adam, AMSGrad and AdamW whose absent
-coordinates stay frozen; the multiplicative decay of ``sgd`` and ``adamw``
-reaches every coordinate.  Dense mode touches every coordinate every update.
+coordinates stay frozen, as under NAdam, RAdam and Adamax; Adadelta's
+absent coordinates keep their weight while both averages decay (its rule
+with a zero gradient); the multiplicative decay of ``sgd``, ``adamw`` and
+``decoupled_weight_decay=True`` reaches every coordinate.  Dense mode
+touches every coordinate every update.
 """
 
 import math
@@ -145,14 +148,43 @@ def schedule(t, learning_rate="constant", *, eta0=0.01, alpha=1e-4, power_t=0.5,
 
 # ----------------------------------------------------------------------------
 # Optimizers
+# The rules whose hyperparameters are torch's own (on their sgdlearn.optim
+# objects, not the estimator's flat parameters), with torch's defaults.
+OWN_DEFAULTS = {
+    "nadam": dict(beta_1=0.9, beta_2=0.999, eps=1e-8, momentum_decay=4e-3,
+                  decoupled_weight_decay=False),
+    "radam": dict(beta_1=0.9, beta_2=0.999, eps=1e-8,
+                  decoupled_weight_decay=False),
+    "adamax": dict(beta_1=0.9, beta_2=0.999, eps=1e-8),
+    "adadelta": dict(rho=0.9, eps=1e-6),
+}
+
+
+def optimizer_rule(optimizer, flat):
+    """(name, hyperparameters) of an estimator's ``optimizer`` (a string
+    with the flat parameters ``flat``, or an sgdlearn.optim object of one
+    of the OWN_DEFAULTS rules)."""
+    if isinstance(optimizer, str):
+        return optimizer, dict(OWN_DEFAULTS.get(optimizer, flat))
+    name = type(optimizer).__name__.lower()
+    return name, {**OWN_DEFAULTS[name], **optimizer.get_params()}
+
+
 class Optimizer:
     """torch.optim's rule ``name`` with its per-coordinate state (all zero at
     the start).  ``step`` updates ``w`` in place."""
 
-    def __init__(self, name, shape, *, momentum=0.9, beta_1=0.9, beta_2=0.999,
-                 eps=1e-8, rho=0.99, centered=False):
+    def __init__(self, name, shape, **hyper):
+        hyper = {**OWN_DEFAULTS.get(name, {}), **hyper}
+        self._init(name, shape, **hyper)
+
+    def _init(self, name, shape, *, momentum=0.9, beta_1=0.9, beta_2=0.999,
+              eps=1e-8, rho=0.99, centered=False, momentum_decay=4e-3,
+              decoupled_weight_decay=False):
         self.name, self.mu, self.b1, self.b2 = name, momentum, beta_1, beta_2
         self.eps, self.r, self.centered = eps, rho, centered
+        self.psi, self.decoupled = momentum_decay, decoupled_weight_decay
+        self.mu_product = 1.0
         self.m, self.v, self.a, self.vmax = (np.zeros(shape) for _ in range(4))
 
     def step(self, w, g, eta, k, lam=0.0, present=None, scale=1.0):
@@ -163,7 +195,7 @@ class Optimizer:
         name, lr = self.name, eta * scale
         if present is None:
             present = np.ones(w.shape, dtype=bool)
-        if name in ("sgd", "adamw"):  # decoupled decay: every coordinate
+        if name in ("sgd", "adamw") or self.decoupled:  # every coordinate
             w *= max(0.0, 1.0 - eta * lam)
             lam = 0.0
         g = np.where(present, g + lam * w, 0.0)
@@ -186,6 +218,13 @@ class Optimizer:
             else:
                 denom = np.sqrt(self.v) + self.eps
             w -= lr * g / denom
+        elif name == "adadelta":
+            self.v = self.r * self.v + (1 - self.r) * g * g
+            dx = np.sqrt(self.a + self.eps) / np.sqrt(self.v + self.eps) * g
+            self.a = self.r * self.a + (1 - self.r) * dx * dx
+            w -= lr * dx
+        elif name in ("nadam", "radam", "adamax"):
+            self._torch_lazy(w, g, lr, k, present)
         else:  # adam, amsgrad, adamw: lazy, absent coordinates stay frozen
             P = present
             self.m[P] += (1 - self.b1) * (g[P] - self.m[P])
@@ -196,6 +235,36 @@ class Optimizer:
                 v = self.vmax
             denom = np.sqrt(v[P]) / math.sqrt(1 - self.b2 ** k) + self.eps
             w[P] -= lr / (1 - self.b1 ** k) * self.m[P] / denom
+
+    def _torch_lazy(self, w, g, lr, k, P):
+        """NAdam, RAdam, Adamax (torch 2.13) on the present coordinates;
+        the step count k and NAdam's mu_product advance for all."""
+        b1, b2, eps = self.b1, self.b2, self.eps
+        self.m[P] += (1 - b1) * (g[P] - self.m[P])
+        if self.name == "adamax":
+            self.v[P] = np.maximum(b2 * self.v[P], np.abs(g[P]) + eps)
+            w[P] -= lr / (1 - b1 ** k) * self.m[P] / self.v[P]
+            return
+        self.v[P] = b2 * self.v[P] + (1 - b2) * g[P] ** 2
+        bc1, bc2 = 1 - b1 ** k, 1 - b2 ** k
+        if self.name == "nadam":
+            mu = b1 * (1 - 0.5 * 0.96 ** (k * self.psi))
+            mu_next = b1 * (1 - 0.5 * 0.96 ** ((k + 1) * self.psi))
+            self.mu_product *= mu
+            denom = np.sqrt(self.v[P] / bc2) + eps
+            w[P] -= lr * (1 - mu) / (1 - self.mu_product) * g[P] / denom
+            w[P] -= (lr * mu_next / (1 - self.mu_product * mu_next)
+                     * self.m[P] / denom)
+            return
+        rho_inf = 2 / (1 - b2) - 1
+        rho_t = rho_inf - 2 * k * b2 ** k / bc2
+        if rho_t > 5:
+            rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                             / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+            w[P] -= (self.m[P] / bc1 * lr * math.sqrt(bc2)
+                     / (np.sqrt(self.v[P]) + eps) * rect)
+        else:
+            w[P] -= self.m[P] / bc1 * lr
 
 
 # ----------------------------------------------------------------------------
@@ -229,8 +298,10 @@ class Model:
         self.batch_size = batch_size
         self.average = int(average)
         self.lazy = lazy
-        hyper = dict(momentum=momentum, beta_1=beta_1, beta_2=beta_2, eps=eps,
-                     rho=rho, centered=centered)
+        optimizer, hyper = optimizer_rule(optimizer, dict(
+            momentum=momentum, beta_1=beta_1, beta_2=beta_2, eps=eps, rho=rho,
+            centered=centered))
+        self.schedule_params["optimizer"] = optimizer
         self.opt_w = Optimizer(optimizer, n_features, **hyper)
         self.opt_b = Optimizer(optimizer, 1, **hyper)
         self.w = np.zeros(n_features) if coef is None else np.array(coef, float)

@@ -106,6 +106,7 @@ def load_reference():
 # The optimizer table drives the tests' parametrization: a new optimizer is
 # picked up everywhere without editing a test file.
 from sgdlearn._optim_table import OPTIMIZERS as OPTIMIZER_TABLE  # noqa: E402
+from sgdlearn.optim import Adadelta, Adamax, NAdam, RAdam  # noqa: E402
 
 OPTIMIZER_NAMES = tuple(OPTIMIZER_TABLE)
 # The optimizers whose sparse updates equal their dense ones exactly (the
@@ -122,9 +123,12 @@ def per_optimizer(cases, default=None):
     with its defaults until someone tunes its cases; without a default, a
     missing optimizer fails the collection (never a silent skip)."""
     def optimizer_of(key, value):
-        if isinstance(value, dict):
-            return value.get("optimizer", key)
-        return key
+        if not isinstance(value, dict):
+            return key
+        optimizer = value.get("optimizer", key)
+        if isinstance(optimizer, str):
+            return optimizer
+        return optimizer._validated_rule()[0]
 
     cases = dict(cases)
     covered = {optimizer_of(key, value) for key, value in cases.items()}
@@ -158,4 +162,15 @@ OPTIMIZER_CASES = per_optimizer({
     "adam": dict(optimizer="adam", eta0=0.05, beta_1=0.8, beta_2=0.99),
     "amsgrad": dict(optimizer="amsgrad", eta0=0.05, beta_2=0.95),
     "adamw": dict(optimizer="adamw", eta0=0.05),
+    "nadam": dict(optimizer=NAdam(beta_1=0.85, beta_2=0.99), eta0=0.02),
+    "nadam_decoupled": dict(optimizer=NAdam(decoupled_weight_decay=True,
+                                            momentum_decay=0.01), eta0=0.02),
+    "radam": dict(optimizer=RAdam(beta_2=0.99), eta0=0.02),
+    "radam_decoupled": dict(optimizer=RAdam(decoupled_weight_decay=True),
+                            eta0=0.02),
+    "adamax": dict(optimizer=Adamax(beta_1=0.8, beta_2=0.99), eta0=0.02),
+    # learning_rate: the regressor's default (invscaling) would resolve to
+    # Adadelta's own (constant), see resolve_rate.
+    "adadelta": dict(optimizer=Adadelta(rho=0.95), eta0=1.0,
+                     learning_rate="constant"),
 }, default=default_case(eta0=0.05))

@@ -15,17 +15,30 @@ SAMPLE_WEIGHT_EQUIVALENCE = (
 
 
 
+RADAM_CLASS_WEIGHTS = (
+    "RAdam's first five steps are momentum SGD on the raw gradient (torch's "
+    "rule): class weights of 1000 on unscaled blobs throw the weights 60 "
+    "times the rate away in the first epoch, and the adaptive steps that "
+    "follow (about the rate each) do not bring them back in 1000 epochs, "
+    "whatever eta0 (1e-5 to 0.1 measured)."
+)
+
+
 def _expected_failures(estimator):
-    return {
+    failures = {
         "check_sample_weight_equivalence_on_dense_data": SAMPLE_WEIGHT_EQUIVALENCE,
         "check_sample_weight_equivalence_on_sparse_data": SAMPLE_WEIGHT_EQUIVALENCE,
     }
+    if estimator.get_params()["optimizer"] == "radam":
+        failures["check_class_weight_classifiers"] = RADAM_CLASS_WEIGHTS
+    return failures
 
 
 OPTIMIZERS = [name for name in OPTIMIZER_NAMES if name != "sgd"]
 
-# AdaGrad's steps shrink as sqrt(sum g^2) grows: it needs a larger rate.
-ETA0 = {"adagrad": 0.1}
+# AdaGrad's steps shrink as sqrt(sum g^2) grows: it needs a larger rate, as
+# does Adadelta (torch's lr=1).
+ETA0 = {"adagrad": 0.1, "adadelta": 1.0}
 
 ESTIMATORS = [
     GDClassifier(),

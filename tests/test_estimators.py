@@ -24,12 +24,12 @@ OPTIMIZERS = OPTIMIZER_NAMES
 # stochastic updates and for full-batch gradient descent.
 ETA0 = per_optimizer({
     "sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.5,
-    "rmsprop": 0.01, "adam": 0.01, "amsgrad": 0.01, "adamw": 0.01},
-    default=lambda name: 0.01)
+    "rmsprop": 0.01, "adam": 0.01, "amsgrad": 0.01, "adamw": 0.01,
+    "adadelta": 1.0}, default=lambda name: 0.01)
 FULL_BATCH_ETA0 = per_optimizer({
     "sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1,
-    "rmsprop": 0.01, "adam": 0.1, "amsgrad": 0.1, "adamw": 0.1},
-    default=lambda name: 0.1)
+    "rmsprop": 0.01, "adam": 0.1, "amsgrad": 0.1, "adamw": 0.1,
+    "adadelta": 1.0}, default=lambda name: 0.1)
 
 
 

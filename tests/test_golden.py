@@ -81,7 +81,8 @@ def _train(case):
     params = {"alpha": 1e-3, **params}
     weighted = params.pop("sample_weight", False)
     X, y, sw = _data(kind, layout, DTYPES[dtype])
-    model = Estimator(**params, **OPTIMIZERS[opt], batch_size=BATCHES[batch],
+    # The problem's schedule (step_schedule) wins over an optimizer case's.
+    model = Estimator(**{**OPTIMIZERS[opt], **params}, batch_size=BATCHES[batch],
                       max_iter=3, tol=None,
                       random_state=0)
     model.fit(X, y, sample_weight=sw if weighted else None)

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 from numpy.testing import assert_allclose
 
-from sgdlearn import GDClassifier, GDRegressor
+from sgdlearn import GDClassifier, GDRegressor, schedules
+from sgdlearn._optim_table import OPTIMIZERS as TABLE
+from sgdlearn.optim import Adadelta, Adamax, NAdam, RAdam
 
 from .conftest import default_case, per_optimizer
 
@@ -32,7 +34,25 @@ OPTIMIZERS = per_optimizer({
     "adam": dict(optimizer="adam", eta0=0.1, beta_1=0.8, beta_2=0.95),
     "amsgrad": dict(optimizer="amsgrad", eta0=0.1, beta_2=0.9, eps=1e-6),
     "adamw": dict(optimizer="adamw", eta0=0.1),
+    "nadam": dict(optimizer=NAdam(beta_1=0.85, beta_2=0.95,
+                                  momentum_decay=0.05), eta0=0.1),
+    "nadam_decoupled": dict(optimizer=NAdam(decoupled_weight_decay=True),
+                            eta0=0.1),
+    "radam": dict(optimizer=RAdam(beta_1=0.8), eta0=0.1),
+    "radam_decoupled": dict(optimizer=RAdam(decoupled_weight_decay=True,
+                                            beta_2=0.99), eta0=0.1),
+    "adamax": dict(optimizer=Adamax(beta_1=0.8, beta_2=0.9), eta0=0.1),
+    "adadelta": dict(optimizer=Adadelta(rho=0.8, eps=1e-4), eta0=2.0),
 }, default=default_case(eta0=0.1))
+
+
+def rule_of(case):
+    """(name, hyperparameters) of a case's optimizer: a string with flat
+    parameters, or an object."""
+    optimizer = case["optimizer"]
+    if isinstance(optimizer, str):
+        return optimizer, case
+    return optimizer._validated_rule()[0], optimizer.get_params()
 # schedule id -> estimator parameters
 SCHEDULES = {
     "constant": dict(learning_rate="constant"),
@@ -67,7 +87,7 @@ def base_lr(optimizer, schedule):
     """torch's lr: eta0, or scikit-learn's absolute 'optimal' rate for sgd."""
     hp = OPTIMIZERS[optimizer]
     if SCHEDULES[schedule]["learning_rate"] == "optimal" and (
-            hp["optimizer"] == "sgd"):
+            rule_of(hp)[0] == "sgd"):
         return 1 / (ALPHA * ALPHA ** -0.75)
     return hp["eta0"]
 
@@ -125,6 +145,8 @@ def torch_step(optimizer, hp, p, g, state, lr, weight_decay):
         else:
             avg = np.sqrt(state["sq"]) + hp.get("eps", 1e-8)
         return p - lr * g / avg
+    if optimizer in ("nadam", "radam", "adamax", "adadelta"):
+        return torch_step_new(optimizer, hp, p, g, state, lr, weight_decay)
     # torch.optim.Adam(amsgrad=...) / AdamW
     b1, b2 = hp.get("beta_1", 0.9), hp.get("beta_2", 0.999)
     if optimizer == "adamw":
@@ -140,6 +162,46 @@ def torch_step(optimizer, hp, p, g, state, lr, weight_decay):
     return p - lr / (1 - b1 ** step) * state["m"] / denom
 
 
+def torch_step_new(optimizer, hp, p, g, state, lr, weight_decay):
+    """torch 2.13's NAdam, RAdam, Adamax and Adadelta (torch's defaults for
+    the hyperparameters a case leaves out)."""
+    step = state["step"]
+    if optimizer == "adadelta":
+        rho, eps = hp.get("rho", 0.9), hp.get("eps", 1e-6)
+        g = g + weight_decay * p
+        state["v"] = rho * state.get("v", 0.0) + (1 - rho) * g * g
+        dx = np.sqrt(state.get("a", 0.0) + eps) / np.sqrt(state["v"] + eps) * g
+        state["a"] = rho * state.get("a", 0.0) + (1 - rho) * dx * dx
+        return p - lr * dx
+    b1, b2 = hp.get("beta_1", 0.9), hp.get("beta_2", 0.999)
+    eps = hp.get("eps", 1e-8)
+    if hp.get("decoupled_weight_decay"):
+        p = p * (1 - lr * weight_decay)
+    else:
+        g = g + weight_decay * p
+    state["m"] = m = state.get("m", 0.0) + (1 - b1) * (g - state.get("m", 0.0))
+    if optimizer == "adamax":
+        state["u"] = u = np.maximum(b2 * state.get("u", 0.0), np.abs(g) + eps)
+        return p - lr / (1 - b1 ** step) * m / u
+    state["v"] = v = b2 * state.get("v", 0.0) + (1 - b2) * g * g
+    bc1, bc2 = 1 - b1 ** step, 1 - b2 ** step
+    if optimizer == "nadam":
+        psi = hp.get("momentum_decay", 4e-3)
+        mu = b1 * (1 - 0.5 * 0.96 ** (step * psi))
+        mu_next = b1 * (1 - 0.5 * 0.96 ** ((step + 1) * psi))
+        state["mu_prod"] = mu_prod = state.get("mu_prod", 1.0) * mu
+        denom = np.sqrt(v / bc2) + eps
+        p = p - lr * (1 - mu) / (1 - mu_prod) * g / denom
+        return p - lr * mu_next / (1 - mu_prod * mu_next) * m / denom
+    rho_inf = 2 / (1 - b2) - 1
+    rho_t = rho_inf - 2 * step * b2 ** step / bc2
+    if rho_t > 5:
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        return p - m / bc1 * lr * math.sqrt(bc2) / (np.sqrt(v) + eps) * rect
+    return p - m / bc1 * lr
+
+
 def full_batch_gradient(task, w, b, X, y, sw):
     """d/d(w, b) of mean_i sw_i L(x_i . w + b, y_i)."""
     p = X @ w + b
@@ -152,8 +214,7 @@ def full_batch_gradient(task, w, b, X, y, sw):
 
 
 def numpy_trajectory(task, optimizer, schedule, X, y, sw, lam=0.0):
-    hp = OPTIMIZERS[optimizer]
-    kind = hp["optimizer"]
+    kind, hp = rule_of(OPTIMIZERS[optimizer])
     w, b = np.zeros(X.shape[1]), np.zeros(1)
     states = {}, {}
     out = []
@@ -170,7 +231,8 @@ def estimator_trajectory(task, optimizer, schedule, X, y, sw, **params):
     Est = GDClassifier if task == "clf" else GDRegressor
     loss = "log_loss" if task == "clf" else "squared_error"
     est = Est(loss=loss, batch_size="full", shuffle=False, alpha=ALPHA,
-              penalty=None, **OPTIMIZERS[optimizer], **SCHEDULES[schedule])
+              penalty=None, **OPTIMIZERS[optimizer],
+              **explicit_schedule(Est, optimizer, schedule))
     est.set_params(**params)
     kw = dict(classes=[0, 1]) if task == "clf" else {}
     out = []
@@ -179,6 +241,20 @@ def estimator_trajectory(task, optimizer, schedule, X, y, sw, **params):
         out.append((est.coef_.ravel().copy(), float(est.intercept_[0])))
     assert est.t_ == N_STEPS + 1
     return out
+
+
+def explicit_schedule(Est, optimizer, schedule):
+    """SCHEDULES[schedule], as an object where the string is the
+    estimator's default and the optimizer has a schedule of its own
+    (Adadelta's constant rate would replace it, see resolve_rate)."""
+    params = dict(SCHEDULES[schedule])
+    name = params["learning_rate"]
+    row = TABLE[rule_of(OPTIMIZERS[optimizer])[0]]
+    if row.default_schedule and name == Est().learning_rate:
+        params["learning_rate"] = (
+            schedules.InvScaling(power_t=params.pop("power_t"))
+            if name == "invscaling" else schedules.Optimal())
+    return params
 
 
 def assert_trajectories(actual, expected, rtol, atol):
@@ -248,9 +324,17 @@ def _torch_schedulers(torch, opt, schedule):
 
 
 def _torch_optimizer(torch, optimizer, groups, lr):
-    hp = OPTIMIZERS[optimizer]
-    kind = hp["optimizer"]
+    kind, hp = rule_of(OPTIMIZERS[optimizer])
     optim = torch.optim
+    if kind in ("nadam", "radam", "adamax", "adadelta"):
+        defaults = {"nadam": optim.NAdam, "radam": optim.RAdam,
+                    "adamax": optim.Adamax, "adadelta": optim.Adadelta}
+        kwargs = dict(hp)
+        if "beta_1" in kwargs:
+            kwargs["betas"] = (kwargs.pop("beta_1"), kwargs.pop("beta_2"))
+        if kind == "adamax":
+            kwargs.pop("decoupled_weight_decay", None)
+        return defaults[kind](groups, lr=lr, foreach=False, **kwargs)
     if kind == "sgd":
         return optim.SGD(groups, lr=lr)
     if kind in ("momentum", "nesterov"):
@@ -271,6 +355,18 @@ def _torch_optimizer(torch, optimizer, groups, lr):
 
 
 def torch_trajectory(torch, task, optimizer, schedule, lam=0.0):
+    """torch's trajectory under the float64 default dtype: NAdam keeps its
+    mu_product in the default dtype (float32 unless set), which would
+    round it at every step; sgdlearn keeps it in float64."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        return _torch_trajectory(torch, task, optimizer, schedule, lam)
+    finally:
+        torch.set_default_dtype(old)
+
+
+def _torch_trajectory(torch, task, optimizer, schedule, lam):
     y = torch.tensor(_targets(task, Y_CLF if task == "clf" else Y_REG))
     Xt, sw = torch.tensor(X), torch.tensor(SW)
     linear = torch.nn.Linear(X.shape[1], 1, dtype=torch.float64)
@@ -333,3 +429,84 @@ def test_transcription_is_torch():
             expected = torch_trajectory(torch, "reg", optimizer, schedule)
             actual = numpy_trajectory("reg", optimizer, schedule, X, Y_REG, SW)
             assert_trajectories(actual, expected, rtol=1e-12, atol=1e-14)
+
+
+# ----------------------------------------------------------------------------
+# Per sample: one update per row (batch_size=1), rows in order
+def numpy_per_sample(task, optimizer, schedule, X, y, sw):
+    kind, hp = rule_of(OPTIMIZERS[optimizer])
+    w, b = np.zeros(X.shape[1]), np.zeros(1)
+    states = {}, {}
+    for k in range(len(y)):
+        lr = torch_lr(optimizer, schedule, k)
+        gw, gb = full_batch_gradient(task, w, b[0], X[k:k + 1], y[k:k + 1],
+                                     sw[k:k + 1])
+        w = torch_step(kind, hp, w, gw, states[0], lr, 0.0)
+        b = torch_step(kind, hp, b, np.array([gb]), states[1], lr, 0.0)
+    return w, b[0]
+
+
+def torch_per_sample(torch, task, optimizer, schedule):
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    try:
+        y = torch.tensor(_targets(task, Y_CLF if task == "clf" else Y_REG))
+        Xt, sw = torch.tensor(X), torch.tensor(SW)
+        linear = torch.nn.Linear(X.shape[1], 1)
+        with torch.no_grad():
+            linear.weight.zero_()
+            linear.bias.zero_()
+        opt = _torch_optimizer(torch, optimizer, [
+            {"params": [linear.weight], "weight_decay": 0.0},
+            {"params": [linear.bias], "weight_decay": 0.0},
+        ], lr=base_lr(optimizer, schedule))
+        schedulers = _torch_schedulers(torch, opt, schedule)
+        for k in range(len(y)):
+            opt.zero_grad()
+            p = linear(Xt[k:k + 1]).ravel()
+            if task == "reg":
+                loss = 0.5 * (p - y[k:k + 1]) ** 2
+            else:
+                loss = torch.nn.functional.softplus(-y[k:k + 1] * p)
+            (sw[k:k + 1] * loss).sum().backward()
+            opt.step()
+            for scheduler in schedulers:
+                scheduler.step()
+        return (linear.weight.detach().numpy().ravel().copy(),
+                float(linear.bias.detach()[0]))
+    finally:
+        torch.set_default_dtype(old)
+
+
+def estimator_per_sample(task, optimizer, schedule):
+    Est = GDClassifier if task == "clf" else GDRegressor
+    loss = "log_loss" if task == "clf" else "squared_error"
+    est = Est(loss=loss, batch_size=1, shuffle=False, alpha=ALPHA, penalty=None,
+              max_iter=1, tol=None, **OPTIMIZERS[optimizer],
+              **explicit_schedule(Est, optimizer, schedule))
+    est.fit(X, Y_CLF if task == "clf" else Y_REG, sample_weight=SW)
+    return est.coef_.ravel(), float(est.intercept_[0])
+
+
+PER_SAMPLE_SCHEDULES = ["constant", "step+warmup", "cosine"]
+
+
+@pytest.mark.parametrize("task", ["reg", "clf"])
+@pytest.mark.parametrize("schedule", PER_SAMPLE_SCHEDULES)
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_per_sample_is_torch_rule(optimizer, schedule, task):
+    y = _targets(task, Y_CLF if task == "clf" else Y_REG)
+    w, b = estimator_per_sample(task, optimizer, schedule)
+    w_ref, b_ref = numpy_per_sample(task, optimizer, schedule, X, y, SW)
+    assert_allclose(w, w_ref, rtol=1e-10, atol=1e-13)
+    assert_allclose(b, b_ref, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("task", ["reg", "clf"])
+@pytest.mark.parametrize("optimizer", sorted(OPTIMIZERS))
+def test_per_sample_is_torch(optimizer, task):
+    torch = pytest.importorskip("torch")
+    w, b = estimator_per_sample(task, optimizer, "step+warmup")
+    w_ref, b_ref = torch_per_sample(torch, task, optimizer, "step+warmup")
+    assert_allclose(w, w_ref, rtol=1e-10, atol=1e-13)
+    assert_allclose(b, b_ref, rtol=1e-10, atol=1e-13)

@@ -36,8 +36,8 @@ from sgdlearn._kernels._lazy cimport (
     Lazy, Model, catch_up, clip_l1, fold_scale, tiny_scale)
 from sgdlearn._kernels._loss cimport MULTINOMIAL, loss_grad, softmax_grad
 from sgdlearn._kernels._optim cimport (
-    AMSGRAD, MOMENTUM, NESTEROV, RMSPROP, SGD, Optim, Update, apply_update,
-    begin_update, bias_corrected, divides_by_root, start_updates)
+    ADADELTA, MOMENTUM, NADAM, NESTEROV, RMSPROP, SGD, Optim, Update,
+    apply_update, begin_update, divisor_slot, start_updates)
 from sgdlearn._kernels._rows cimport (
     SGDL_PREFETCH, SGDL_PREFETCH_L2, Rows, dot, get_row, prefetch_row, sq_norm)
 from sgdlearn._kernels._schedule cimport PA1, PA2, Schedule, eta_at
@@ -132,7 +132,7 @@ cdef check_shapes(const floating[::1] X_data, const int[::1] X_indices,
                   double[::1] intercept, floating[:, :, ::1] coef_state,
                   bint interleaved, double[:, ::1] intercept_state,
                   floating[:, ::1] avg_coef, double[::1] avg_intercept,
-                  double[::1] step):
+                  double[::1] step, double[::1] counters, int kind):
     """The loops index through raw pointers: make sure every index they will
     follow is in range (O(n), once per epoch), whatever the build."""
     cdef Py_ssize_t n, s, n_slots, state_d, K = coef.shape[0]
@@ -167,6 +167,9 @@ cdef check_shapes(const floating[::1] X_data, const int[::1] X_indices,
         raise ValueError("averaged weights do not match coef")
     if step.shape[0] != 1:
         raise ValueError("step must be a float64 array of one element")
+    if kind == NADAM and (counters is None or counters.shape[0] != 1):
+        raise ValueError("NAdam needs counters: its mu_product, a float64 "
+                         "array of one element")
 
 
 def py_shuffle(int[::1] order, uint64_t seed):
@@ -256,11 +259,12 @@ cdef object make_scratch(Epoch* ep, Model* m, Scratch* sc, const floating* like)
 
 cdef object make_lazy(Epoch* ep, Model* m, Lazy* lz, Py_ssize_t n_updates):
     """Sparse optimizers whose skipped updates move a coordinate (momentum
-    drift, RMSProp decay) are caught up in closed form: the per-coordinate
+    drift, RMSProp's and Adadelta's decay) are caught up in closed form: the per-coordinate
     last-update record and the epoch's tables, kept alive by the result."""
     cdef int[::1] last
     memset(lz, 0, sizeof(Lazy))
-    if ep.rows.indptr == NULL or ep.opt.kind not in (MOMENTUM, NESTEROV, RMSPROP):
+    if ep.rows.indptr == NULL or ep.opt.kind not in (MOMENTUM, NESTEROV,
+                                                     RMSPROP, ADADELTA):
         return None
     last = np.zeros(m.d, dtype=np.intc)
     lz.last = &last[0]
@@ -268,8 +272,8 @@ cdef object make_lazy(Epoch* ep, Model* m, Lazy* lz, Py_ssize_t n_updates):
 
 
 cdef void set_run(Epoch* ep, Optim optim, Schedule schedule, Task task,
-                  bint averaging, double step, const int[::1] stop,
-                  bint check_signals):
+                  bint averaging, double step, double mu_product,
+                  const int[::1] stop, bint check_signals):
     """The structs, the optimizer's counters from ``step`` updates, and the
     interruption: the loops return early (status INTERRUPTED) once
     ``stop[0]`` (set by another thread) is non-zero, and with
@@ -279,7 +283,7 @@ cdef void set_run(Epoch* ep, Optim optim, Schedule schedule, Task task,
     if not averaging:
         ep.task.average = 0.0
     ep.opt = optim
-    start_updates(&ep.opt, &ep.upd, step)
+    start_updates(&ep.opt, &ep.upd, step, mu_product)
     ep.sched = schedule
     ep.stop = &stop[0] if stop is not None and stop.shape[0] else NULL
     ep.check_signals = check_signals
@@ -310,7 +314,8 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
               floating[:, :, ::1] coef_state, double[:, ::1] intercept_state,
               bint state_interleaved=False,
               floating[:, ::1] avg_coef, double[::1] avg_intercept,
-              double[::1] step, Optim optim, Schedule schedule, Task task,
+              double[::1] step, double[::1] counters=None, Optim optim,
+              Schedule schedule, Task task,
               object shuffle_seed=None, floating[:, ::1] l1_applied=None,
               double[::1] l1_accrued=None, const int[::1] stop=None,
               bint check_signals=False):
@@ -325,7 +330,8 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     n_slots, d), or (K, d, n_slots) with ``state_interleaved`` (sparse X
     only: a sparse update then reads one cache line per coordinate).
     ``step`` (one float64) is the optimizer's update count, advanced in
-    place.  ``optim``, ``schedule`` and ``task`` are the Optim, Schedule and
+    place; ``counters`` the optimizer's other running scalars (NAdam: its
+    mu_product), advanced in place.  ``optim``, ``schedule`` and ``task`` are the Optim, Schedule and
     Task structs.  ``l1_applied`` and ``l1_accrued``: see set_l1_record.
     ``stop`` and ``check_signals``: see set_run; an interrupted epoch leaves
     the arrays partly updated (the caller discards them) and raises what a
@@ -344,15 +350,16 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     check_shapes(X_data, X_indices, X_indptr, n_features, y, y_stride,
                  sample_weight, order, coef, intercept, coef_state,
                  state_interleaved, intercept_state, avg_coef, avg_intercept,
-                 step)
+                 step, counters, optim.kind)
     if shuffle_seed is not None and order.shape[0] > 1:
         seed = <uint64_t> shuffle_seed
         with nogil:
             shuffle(&order[0], order.shape[0], seed)
     set_input(&ep, X_data, X_indices, X_indptr, d, y, y_stride,
               sample_weight, order)
-    set_run(&ep, optim, schedule, task, avg_coef.shape[0] > 0, step[0], stop,
-            check_signals)
+    set_run(&ep, optim, schedule, task, avg_coef.shape[0] > 0, step[0],
+            counters[0] if optim.kind == NADAM else 1.0,
+            stop, check_signals)
     set_model(&m, coef, intercept, coef_state, state_interleaved,
               intercept_state, avg_coef, avg_intercept)
     set_l1_record(&m, coef, l1_applied, l1_accrued, ep.task.l1 > 0)
@@ -375,6 +382,8 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     if out.status == INTERRUPTED:
         raise_pending()
     step[0] = ep.upd.step
+    if optim.kind == NADAM:
+        counters[0] = ep.upd.mu_product
     if m.Q != NULL and l1_accrued is not None:
         l1_accrued[0] = m.u
     res.sumloss, res.n_updates = out.sumloss, out.n_updates

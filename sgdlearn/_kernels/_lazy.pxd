@@ -1,12 +1,13 @@
 # The model state an epoch mutates, and what makes sparse updates O(nnz):
 # the scaled representation w = wscale * v (L2 decay in O(1)), cumulative L1
 # truncation, Bottou's lazy averaging, and closed-form catch-up of the
-# coordinates an update skipped (momentum drift, RMSProp decay).
+# coordinates an update skipped (momentum drift, RMSProp's and Adadelta's
+# decay).
 from cython cimport floating
 from libc.math cimport fabs
 
 from sgdlearn._kernels._optim cimport (
-    Optim, MOMENTUM, NESTEROV, RMSPROP, col)
+    ADADELTA, Optim, MOMENTUM, NESTEROV, RMSPROP, col)
 from sgdlearn._kernels._rows cimport SGDL_PREFETCH_L2
 
 # Coordinates ahead whose lines a long sparse catch-up asks for.
@@ -102,6 +103,12 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
                 S[r] *= pk
                 if o.centered:
                     S[m.slot + r] *= pk
+        elif o.kind == ADADELTA:
+            # A zero gradient leaves the weight; both averages decay.
+            for kk in range(m.K):
+                r = kk * m.srow + j * m.sstep
+                S[r] *= pk
+                S[m.slot + r] *= pk
 
 
 cdef inline void clip_l1(Model* m, const int* idx, Py_ssize_t n,

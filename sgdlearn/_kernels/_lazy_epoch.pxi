@@ -33,7 +33,8 @@ cdef object lazy_tables(Epoch* ep, Model* m, Lazy* lz, Py_ssize_t n_updates):
     decay base and, for momentum, the drift sums F (and H when averaging).
     Returns the arrays, which must outlive the epoch."""
     cdef int kind = ep.opt.kind
-    cdef double base = ep.opt.rho if kind == RMSPROP else ep.opt.momentum
+    cdef double base = (ep.opt.rho if kind == RMSPROP or kind == ADADELTA
+                        else ep.opt.momentum)
     cdef double avg_a = m.avg_a, avg_b = m.avg_b, n, t
     cdef Py_ssize_t r, N = n_updates
     cdef double[::1] lo, hi, F, H, eta, a_before

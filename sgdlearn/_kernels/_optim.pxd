@@ -7,6 +7,8 @@
 from cython cimport floating
 from libc.math cimport sqrt, sqrtf
 
+from sgdlearn._kernels._optim_torch cimport (
+    adadelta_coords, adamax_coords, nadam_coords, radam_coords)
 from sgdlearn._kernels._rows cimport SGDL_PREFETCH_L2
 
 cpdef enum OptimKind:
@@ -18,13 +20,18 @@ cpdef enum OptimKind:
     ADAM = 5
     AMSGRAD = 6
     ADAMW = 7
+    NADAM = 8
+    RADAM = 9
+    ADAMAX = 10
+    ADADELTA = 11
 
 
 # Per-kind properties, asked by name (never by the enum's order), so that a
 # new kind can take any value.
 cdef inline bint bias_corrected(int kind) noexcept nogil:
     """Adam-style: steps scaled by 1 / (1 - beta ** step)."""
-    return kind == ADAM or kind == AMSGRAD or kind == ADAMW
+    return (kind == ADAM or kind == AMSGRAD or kind == ADAMW or kind == NADAM
+            or kind == RADAM or kind == ADAMAX)
 
 
 cdef inline bint divides_by_root(int kind) noexcept nogil:
@@ -32,6 +39,19 @@ cdef inline bint divides_by_root(int kind) noexcept nogil:
     updates go through sparse_adaptive)."""
     return (kind == ADAGRAD or kind == RMSPROP or kind == ADAM
             or kind == AMSGRAD or kind == ADAMW)
+
+
+cdef inline int divisor_slot(int kind) noexcept nogil:
+    """The state slot whose (root of a) running square or maximum the steps
+    divide by, or -1: once it overflows to infinity the coordinate stops
+    learning without any weight going non-finite (see _watch.pxi)."""
+    if kind == ADAGRAD or kind == RMSPROP or kind == ADADELTA:
+        return 0
+    if kind == AMSGRAD:
+        return 2
+    if bias_corrected(kind):
+        return 1
+    return -1
 
 
 cdef struct Optim:
@@ -45,6 +65,7 @@ cdef struct Optim:
     bint centered
     double l2            # coupled L2: added to the gradient (torch weight_decay)
     double decay         # multiplicative decay per unit rate (sgd L2, adamw)
+    double momentum_decay  # NAdam's psi
 
 
 cdef struct Update:
@@ -56,15 +77,47 @@ cdef struct Update:
     double lr
     double step_size     # Adam: lr / (1 - beta1 ** step)
     double inv_sqrt_bc2  # Adam: 1 / sqrt(1 - beta2 ** step)
+    double mu_product    # NAdam: product of its momentum schedule so far
+    double step_g        # NAdam: the current gradient's share of the step
+    double inv_bc2       # NAdam: 1 / (1 - beta2 ** step)
+    bint rectified       # RAdam: the variance is tractable (rho_t > 5)
 
 
-cdef inline void start_updates(const Optim* o, Update* u,
-                               double step) noexcept nogil:
-    """The counters of an optimizer that has made ``step`` updates."""
+cdef inline void start_updates(const Optim* o, Update* u, double step,
+                               double mu_product) noexcept nogil:
+    """The counters of an optimizer that has made ``step`` updates; NAdam's
+    ``mu_product`` is not a closed form of the step (its momentum may
+    follow a schedule), so it is carried by the caller."""
     u.step = step
     u.beta1_pow = o.beta1 ** step
     u.beta2_pow = o.beta2 ** step
-    u.lr = u.step_size = u.inv_sqrt_bc2 = 0.0
+    u.mu_product = mu_product
+    u.lr = u.step_size = u.inv_sqrt_bc2 = u.step_g = u.inv_bc2 = 0.0
+    u.rectified = False
+
+
+cdef inline void begin_torch_update(const Optim* o, Update* u,
+                                    double eta) noexcept nogil:
+    """NAdam's, RAdam's and Adamax's scalars of update u.step (torch 2.13's
+    expressions; beta1_pow and beta2_pow are already advanced)."""
+    cdef double mu, mu_next, rho_inf, rho_t
+    if o.kind == NADAM:
+        mu = o.beta1 * (1.0 - 0.5 * 0.96 ** (u.step * o.momentum_decay))
+        mu_next = o.beta1 * (
+            1.0 - 0.5 * 0.96 ** ((u.step + 1.0) * o.momentum_decay))
+        u.mu_product *= mu
+        u.step_g = eta * (1.0 - mu) / (1.0 - u.mu_product)
+        u.step_size = eta * mu_next / (1.0 - u.mu_product * mu_next)
+        u.inv_bc2 = 1.0 / (1.0 - u.beta2_pow)
+    elif o.kind == RADAM:
+        rho_inf = 2.0 / (1.0 - o.beta2) - 1.0
+        rho_t = rho_inf - 2.0 * u.step * u.beta2_pow / (1.0 - u.beta2_pow)
+        u.rectified = rho_t > 5.0
+        u.step_size = eta / (1.0 - u.beta1_pow)
+        if u.rectified:
+            u.step_size *= sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf / (
+                (rho_inf - 4.0) * (rho_inf - 2.0) * rho_t)) * sqrt(
+                1.0 - u.beta2_pow)
 
 
 cdef inline void begin_update(const Optim* o, Update* u,
@@ -76,6 +129,8 @@ cdef inline void begin_update(const Optim* o, Update* u,
         u.beta2_pow *= o.beta2
         u.step_size = eta / (1.0 - u.beta1_pow)
         u.inv_sqrt_bc2 = 1.0 / sqrt(1.0 - u.beta2_pow)
+        if o.kind == NADAM or o.kind == RADAM:
+            begin_torch_update(o, u, eta)
 
 
 cdef inline Py_ssize_t col(const int* idx, Py_ssize_t jj) noexcept nogil:
@@ -186,6 +241,48 @@ cdef inline void sparse_adaptive(const Optim* o, const Update* u, double l2,
         start += cn
 
 
+cdef inline void torch_update(const Optim* o, const Update* u, double l2,
+                              double vscale, floating* w, floating* s0,
+                              floating* s1, Py_ssize_t sstep,
+                              const floating* g, double gscale,
+                              const int* idx, Py_ssize_t n) noexcept nogil:
+    """apply_update of NAdam, RAdam, Adamax and Adadelta (_optim_torch.pxd):
+    dense rows with literal NULL and unit stride, so that the inlined copy
+    vectorizes."""
+    cdef floating b1c = 1.0 - o.beta1
+    cdef floating b2c = 1.0 - o.beta2
+    cdef floating step = u.step_size * vscale
+    if o.kind == NADAM:
+        if idx == NULL:
+            nadam_coords(w, s0, s1, 1, g, gscale, l2, NULL, n, b1c, o.beta2,
+                         b2c, u.inv_bc2, u.step_g * vscale, step, o.eps)
+        else:
+            nadam_coords(w, s0, s1, sstep, g, gscale, l2, idx, n, b1c,
+                         o.beta2, b2c, u.inv_bc2, u.step_g * vscale, step,
+                         o.eps)
+    elif o.kind == RADAM:
+        if idx == NULL:
+            radam_coords(w, s0, s1, 1, g, gscale, l2, NULL, n, b1c, o.beta2,
+                         b2c, u.rectified, step, o.eps)
+        else:
+            radam_coords(w, s0, s1, sstep, g, gscale, l2, idx, n, b1c,
+                         o.beta2, b2c, u.rectified, step, o.eps)
+    elif o.kind == ADAMAX:
+        if idx == NULL:
+            adamax_coords(w, s0, s1, 1, g, gscale, l2, NULL, n, b1c, o.beta2,
+                          step, o.eps)
+        else:
+            adamax_coords(w, s0, s1, sstep, g, gscale, l2, idx, n, b1c,
+                          o.beta2, step, o.eps)
+    else:  # ADADELTA
+        if idx == NULL:
+            adadelta_coords(w, s0, s1, 1, g, gscale, l2, NULL, n, o.rho,
+                            u.lr * vscale, o.eps)
+        else:
+            adadelta_coords(w, s0, s1, sstep, g, gscale, l2, idx, n, o.rho,
+                            u.lr * vscale, o.eps)
+
+
 cdef inline void apply_update(const Optim* o, const Update* u, double l2,
                               double vscale,
                               floating* w, floating* s0, floating* s1,
@@ -222,6 +319,10 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
     if idx != NULL and divides_by_root(kind):
         sparse_adaptive(o, u, l2, vscale, w, s0, s1, s2, sstep, g, gscale,
                         idx, n)
+        return
+    if (kind == NADAM or kind == RADAM or kind == ADAMAX
+            or kind == ADADELTA):
+        torch_update(o, u, l2, vscale, w, s0, s1, sstep, g, gscale, idx, n)
         return
     if kind == SGD:
         gs = -u.lr * vscale * gscale

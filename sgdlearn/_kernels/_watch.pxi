@@ -188,8 +188,8 @@ cdef inline bint finite_norms(const floating* v, Py_ssize_t n, double* sq,
 cdef bint second_moment_finite(const Epoch* ep, const Model* m,
                                const floating* like) noexcept nogil:
     """Whether the squared-gradient state an adaptive optimizer divides by
-    (AdaGrad's sum, RMSProp's and Adam's second moment, AMSGrad's maximum)
-    is finite.  Gradients past sqrt(DBL_MAX) = 1.3e154 (float32: 1.8e19)
+    (AdaGrad's sum, RMSProp's, Adadelta's and the Adam family's second
+    moment, AMSGrad's and Adamax's maximum) is finite.  Gradients past sqrt(DBL_MAX) = 1.3e154 (float32: 1.8e19)
     make it infinite, and every later step of the coordinate zero: the
     weights stay finite and untrained, so their check cannot see it.  It
     stays infinite once it is (sums, decays and maxima of infinity), so
@@ -201,12 +201,9 @@ cdef bint second_moment_finite(const Epoch* ep, const Model* m,
     cdef const floating* x
     cdef const int* xi
     cdef bint ok = True
-    if not divides_by_root(kind) or m.S == NULL:
+    slot = divisor_slot(kind)
+    if slot < 0 or m.S == NULL:
         return True
-    if kind == AMSGRAD:
-        slot = 2
-    elif bias_corrected(kind):
-        slot = 1
     if ep.rows.indptr != NULL:
         # On CSR only the epoch's columns changed (the lazy catch-ups only
         # decay): look at those when they are fewer than all (partial_fit

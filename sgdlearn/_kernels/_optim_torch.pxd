@@ -1,0 +1,112 @@
+# The per-coordinate loops of torch.optim's NAdam, RAdam, Adamax and
+# Adadelta (single-tensor code path, torch 2.13), called by apply_update in
+# _optim.pxd with the update's scalars (derived there by begin_update).
+#
+# Each loop serves dense rows (idx == NULL, state stride ss == 1) and sparse
+# rows (coordinates idx[:n], state of coordinate j at s0[j * ss]).
+# apply_update calls them with literal NULL / 1 for dense rows, so the
+# inlined dense copy has a unit stride and vectorizes.
+#
+# On sparse rows only the touched coordinates move ("lazy", as torch's
+# SparseAdam): their moments and weights are updated with the global step
+# count; the others keep theirs until touched.  Adadelta is the exception:
+# an absent coordinate does not move in a dense run either, and its decaying
+# averages are caught up in closed form (catch_up in _lazy.pxd).
+from cython cimport floating
+from libc.math cimport fabs, sqrt, sqrtf
+
+
+cdef inline floating _root(floating x) noexcept nogil:
+    if floating is float:
+        return sqrtf(x)
+    else:
+        return sqrt(x)
+
+
+cdef inline void nadam_coords(floating* w, floating* m, floating* v,
+                              Py_ssize_t ss, const floating* g, floating gs,
+                              floating l2, const int* idx, Py_ssize_t n,
+                              floating b1c, floating b2, floating b2c,
+                              floating inv_bc2, floating cg, floating cm,
+                              floating eps) noexcept nogil:
+    """w -= (cg g + cm m) / (sqrt(v / (1 - b2^t)) + eps), with m and v
+    Adam's moments; cg and cm carry the rate, NAdam's momentum schedule and
+    mu_product."""
+    cdef Py_ssize_t jj, j, s
+    cdef floating gj, d
+    for jj in range(n):
+        j = jj if idx == NULL else idx[jj]
+        s = j * ss
+        gj = gs * g[jj] + l2 * w[j]
+        m[s] += b1c * (gj - m[s])
+        v[s] = b2 * v[s] + b2c * gj * gj
+        d = _root(v[s] * inv_bc2) + eps
+        w[j] -= (cg * gj + cm * m[s]) / d
+
+
+cdef inline void radam_coords(floating* w, floating* m, floating* v,
+                              Py_ssize_t ss, const floating* g, floating gs,
+                              floating l2, const int* idx, Py_ssize_t n,
+                              floating b1c, floating b2, floating b2c,
+                              bint rectified, floating step,
+                              floating eps) noexcept nogil:
+    """Rectified: w -= step m / (sqrt(v) + eps), step = lr rect
+    sqrt(1 - b2^t) / (1 - b1^t) (eps on the uncorrected root, as torch);
+    otherwise w -= step m, step = lr / (1 - b1^t) (momentum SGD)."""
+    cdef Py_ssize_t jj, j, s
+    cdef floating gj
+    if rectified:
+        for jj in range(n):
+            j = jj if idx == NULL else idx[jj]
+            s = j * ss
+            gj = gs * g[jj] + l2 * w[j]
+            m[s] += b1c * (gj - m[s])
+            v[s] = b2 * v[s] + b2c * gj * gj
+            w[j] -= step * m[s] / (_root(v[s]) + eps)
+    else:
+        for jj in range(n):
+            j = jj if idx == NULL else idx[jj]
+            s = j * ss
+            gj = gs * g[jj] + l2 * w[j]
+            m[s] += b1c * (gj - m[s])
+            v[s] = b2 * v[s] + b2c * gj * gj
+            w[j] -= step * m[s]
+
+
+cdef inline void adamax_coords(floating* w, floating* m, floating* u,
+                               Py_ssize_t ss, const floating* g, floating gs,
+                               floating l2, const int* idx, Py_ssize_t n,
+                               floating b1c, floating b2, floating step,
+                               floating eps) noexcept nogil:
+    """u = max(b2 u, |g| + eps) (eps inside the max, as torch);
+    w -= step m / u, step = lr / (1 - b1^t)."""
+    cdef Py_ssize_t jj, j, s
+    cdef floating gj, a
+    for jj in range(n):
+        j = jj if idx == NULL else idx[jj]
+        s = j * ss
+        gj = gs * g[jj] + l2 * w[j]
+        m[s] += b1c * (gj - m[s])
+        a = fabs(gj) + eps
+        u[s] = max(b2 * u[s], a)
+        w[j] -= step * m[s] / u[s]
+
+
+cdef inline void adadelta_coords(floating* w, floating* v, floating* a,
+                                 Py_ssize_t ss, const floating* g, floating gs,
+                                 floating l2, const int* idx, Py_ssize_t n,
+                                 floating rho, floating lr,
+                                 floating eps) noexcept nogil:
+    """v = rho v + (1 - rho) g^2; dx = sqrt(a + eps) / sqrt(v + eps) g;
+    a = rho a + (1 - rho) dx^2; w -= lr dx."""
+    cdef Py_ssize_t jj, j, s
+    cdef floating gj, dx
+    cdef floating rc = 1 - rho
+    for jj in range(n):
+        j = jj if idx == NULL else idx[jj]
+        s = j * ss
+        gj = gs * g[jj] + l2 * w[j]
+        v[s] = rho * v[s] + rc * gj * gj
+        dx = _root(a[s] + eps) / _root(v[s] + eps) * gj
+        a[s] = rho * a[s] + rc * dx * dx
+        w[j] -= lr * dx
