@@ -159,6 +159,38 @@ def test_mix_averages_bias_corrected_adam_moments(binary, optimizer):
         assert np.all(mixed._coef_state[:, 2] >= mixed._coef_state[:, 1])
 
 
+def test_mix_of_torch_rules_reads_the_table(binary):
+    """NAdam's mu_product is that of the copy with the most steps (the
+    mixture's step count); Adamax's infinity norm mixes by maximum; Adadelta's
+    averages by weighted mean."""
+    X, y = binary
+    for optimizer, rules in (("nadam", ("mean", "mean")),
+                             ("adamax", ("mean", "max")),
+                             ("adadelta", ("mean", "mean"))):
+        est = GDClassifier(loss="log_loss", optimizer=optimizer, eta0=1e-2,
+                           batch_size=50, random_state=0)
+        a = local_loop(est, X[:300], y[:300], 1, classes=[0, 1])  # 6 steps
+        b = local_loop(est, X[300:], y[300:], 1, classes=[0, 1])  # 34 steps
+        weights = np.array([0.4, 0.6])
+        mixed = mix([a, b], weights)
+        assert mixed._optimizer_steps[0] == 34
+        assert_array_equal(mixed._optimizer_counters, b._optimizer_counters)
+        if optimizer == "nadam":
+            assert mixed.optimizer_state_["mu_product"] == (
+                b.optimizer_state_["mu_product"]) < a.optimizer_state_[
+                "mu_product"]
+        slot = 1
+        if rules[slot] == "max":
+            expected = np.maximum(a._coef_state[:, slot], b._coef_state[:, slot])
+        elif optimizer == "adadelta":
+            expected = (weights[0] * a._coef_state[:, slot]
+                        + weights[1] * b._coef_state[:, slot])
+        else:
+            continue
+        assert_allclose(mixed._coef_state[:, slot], expected, rtol=1e-12)
+        mixed.partial_fit(X[:100], y[:100])  # continues from the mixture
+
+
 def test_adopt_keeps_the_copy_clock_and_row_orders(binary):
     X, y = binary
     est = GDClassifier(optimizer="momentum", learning_rate="constant",

@@ -307,3 +307,46 @@ def test_per_optimizer_never_skips_an_optimizer(monkeypatch):
                           default=conftest.default_case(eta0=0.5))
     assert cases["newrule"] == {"optimizer": "newrule", "eta0": 0.5}
     assert set(cases) == set(conftest.OPTIMIZER_TABLE)
+
+
+@pytest.mark.parametrize(("name", "flat"), [
+    ("nadam", dict(beta_1=0.8)), ("radam", dict(eps=1e-6)),
+    ("adamax", dict(beta_2=0.99)), ("adadelta", dict(rho=0.95))])
+def test_torch_rules_do_not_read_flat_parameters(breast_cancer, name, flat):
+    """NAdam, RAdam, Adamax and Adadelta have their hyperparameters on their
+    objects only: a flat one set beside the string is an error naming the
+    object to use, raised before the model changes."""
+    X, y = breast_cancer
+    model = GDClassifier(optimizer=name, random_state=0).partial_fit(
+        X, y, classes=[0, 1])
+    ((key, value),) = flat.items()
+    cls = type(_default_object(name)).__name__
+    model.set_params(**flat)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=rf"optimizer={cls}\({key}={value!r}\)"):
+        model.partial_fit(X, y)
+    assert_same_state(model, before)
+    obj = _default_object(name).set_params(**flat)
+    model.set_params(optimizer=obj, **{key: GDClassifier().get_params()[key]})
+    model.partial_fit(X, y)  # the object form is accepted
+
+
+def test_adadelta_defaults_are_torchs(breast_cancer):
+    """Left at the estimator's defaults, Adadelta runs at torch's lr=1.0,
+    constant; its rho and eps are torch's 0.9 and 1e-6."""
+    from sgdlearn._kernel_args import optim_params, schedule_params
+    from sgdlearn._resolve import resolve_optimizer
+
+    for Est in (GDClassifier, GDRegressor):
+        model = Est(optimizer="adadelta")
+        resolved = resolve_optimizer(model)
+        schedule, name = schedule_params(model, resolved)
+        assert (schedule["eta0"], name) == (1.0, "constant")
+        params = optim_params(resolved, 0.0)
+        assert (params["rho"], params["eps"]) == (0.9, 1e-6)
+        schedule, name = schedule_params(model.set_params(
+            eta0=0.5, learning_rate="step"), resolved)
+        assert (schedule["eta0"], name) == (0.5, "step")
+    X, y = breast_cancer
+    assert GDClassifier(optimizer="adadelta", random_state=0).fit(X, y).score(
+        X, y) > 0.95

@@ -78,6 +78,8 @@ cdef struct Update:
     double step_size     # Adam: lr / (1 - beta1 ** step)
     double inv_sqrt_bc2  # Adam: 1 / sqrt(1 - beta2 ** step)
     double mu_product    # NAdam: product of its momentum schedule so far
+    double decay_pow     # NAdam: 0.96 ** (step * psi), a running product
+    double decay_base    # NAdam: 0.96 ** psi
     double step_g        # NAdam: the current gradient's share of the step
     double inv_bc2       # NAdam: 1 / (1 - beta2 ** step)
     bint rectified       # RAdam: the variance is tractable (rho_t > 5)
@@ -92,8 +94,20 @@ cdef inline void start_updates(const Optim* o, Update* u, double step,
     u.beta1_pow = o.beta1 ** step
     u.beta2_pow = o.beta2 ** step
     u.mu_product = mu_product
+    u.decay_base = 0.96 ** o.momentum_decay
+    u.decay_pow = 0.96 ** (step * o.momentum_decay)
     u.lr = u.step_size = u.inv_sqrt_bc2 = u.step_g = u.inv_bc2 = 0.0
     u.rectified = False
+
+
+cdef inline double flush_tiny(double x) noexcept nogil:
+    """0 for a running product of factors in [0, 1) that fell below 1e-300:
+    1 - x is then exactly 1, as it is for 0, and the product never reaches
+    the denormals, where it would stay for ever (5e-324 times a factor
+    above 0.5 rounds to 5e-324) and every multiplication by it costs a
+    microcode assist of ~150 cycles: NAdam's mu_product, per-sample on 100
+    features, made the epoch 1.5 times slower."""
+    return x if x >= 1e-300 else 0.0
 
 
 cdef inline void begin_torch_update(const Optim* o, Update* u,
@@ -102,10 +116,13 @@ cdef inline void begin_torch_update(const Optim* o, Update* u,
     expressions; beta1_pow and beta2_pow are already advanced)."""
     cdef double mu, mu_next, rho_inf, rho_t
     if o.kind == NADAM:
-        mu = o.beta1 * (1.0 - 0.5 * 0.96 ** (u.step * o.momentum_decay))
-        mu_next = o.beta1 * (
-            1.0 - 0.5 * 0.96 ** ((u.step + 1.0) * o.momentum_decay))
-        u.mu_product *= mu
+        # Running products, not pow: two pow calls per update cost a fifth
+        # of a per-sample epoch on 100 features (they agree with torch's
+        # pow to ~1e-16 per update).
+        u.decay_pow = flush_tiny(u.decay_pow * u.decay_base)
+        mu = o.beta1 * (1.0 - 0.5 * u.decay_pow)
+        mu_next = o.beta1 * (1.0 - 0.5 * u.decay_pow * u.decay_base)
+        u.mu_product = flush_tiny(u.mu_product * mu)
         u.step_g = eta * (1.0 - mu) / (1.0 - u.mu_product)
         u.step_size = eta * mu_next / (1.0 - u.mu_product * mu_next)
         u.inv_bc2 = 1.0 / (1.0 - u.beta2_pow)
@@ -125,12 +142,16 @@ cdef inline void begin_update(const Optim* o, Update* u,
     u.step += 1.0
     u.lr = eta
     if bias_corrected(o.kind):
-        u.beta1_pow *= o.beta1
-        u.beta2_pow *= o.beta2
-        u.step_size = eta / (1.0 - u.beta1_pow)
-        u.inv_sqrt_bc2 = 1.0 / sqrt(1.0 - u.beta2_pow)
+        u.beta1_pow = flush_tiny(u.beta1_pow * o.beta1)
+        u.beta2_pow = flush_tiny(u.beta2_pow * o.beta2)
+        # Only the scalars the rule reads: a division waits ~15 cycles, and
+        # per-sample updates on 100 features take ~250.
         if o.kind == NADAM or o.kind == RADAM:
             begin_torch_update(o, u, eta)
+        else:
+            u.step_size = eta / (1.0 - u.beta1_pow)
+            if o.kind != ADAMAX:
+                u.inv_sqrt_bc2 = 1.0 / sqrt(1.0 - u.beta2_pow)
 
 
 cdef inline Py_ssize_t col(const int* idx, Py_ssize_t jj) noexcept nogil:

@@ -107,6 +107,8 @@ cdef inline void adadelta_coords(floating* w, floating* v, floating* a,
         s = j * ss
         gj = gs * g[jj] + l2 * w[j]
         v[s] = rho * v[s] + rc * gj * gj
-        dx = _root(a[s] + eps) / _root(v[s] + eps) * gj
+        # One root of the ratio (torch takes two roots): within an ulp, and
+        # a root costs as much as a division.
+        dx = _root((a[s] + eps) / (v[s] + eps)) * gj
         a[s] = rho * a[s] + rc * dx * dx
         w[j] -= lr * dx
