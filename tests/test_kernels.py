@@ -305,7 +305,8 @@ assert XW_CSR.getnnz(axis=1).min() > 64 and XW_CSR.getnnz(axis=1).max() > 128
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("batch_size", [1, 7])
 @pytest.mark.parametrize("optimizer", ["adagrad", "rmsprop", "rmsprop_centered",
-                                       *ADAM_LIKE])
+                                       *ADAM_LIKE, "nadam", "radam", "adamax",
+                                       "adadelta"])
 def test_sparse_adaptive_update_in_chunks(optimizer, batch_size, dtype):
     params = _params(optimizer, penalty="l2", batch_size=batch_size)
     check_against_reference("reg", XW_CSR.astype(dtype), YW_REG, SWW, **params)

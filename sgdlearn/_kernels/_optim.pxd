@@ -8,7 +8,8 @@ from cython cimport floating
 from libc.math cimport sqrt, sqrtf
 
 from sgdlearn._kernels._optim_torch cimport (
-    adadelta_coords, adamax_coords, nadam_coords, radam_coords)
+    adadelta_coords, adamax_coords, nadam_coords, radam_coords,
+    sparse_adadelta)
 from sgdlearn._kernels._rows cimport SGDL_PREFETCH_L2
 
 cpdef enum OptimKind:
@@ -300,7 +301,7 @@ cdef inline void torch_update(const Optim* o, const Update* u, double l2,
             adadelta_coords(w, s0, s1, 1, g, gscale, l2, NULL, n, o.rho,
                             u.lr * vscale, o.eps)
         else:
-            adadelta_coords(w, s0, s1, sstep, g, gscale, l2, idx, n, o.rho,
+            sparse_adadelta(w, s0, s1, sstep, g, gscale, l2, idx, n, o.rho,
                             u.lr * vscale, o.eps)
 
 
