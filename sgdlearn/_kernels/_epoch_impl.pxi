@@ -40,7 +40,8 @@ from sgdlearn._kernels._optim cimport (
     begin_update, bias_corrected, divides_by_root, start_updates)
 from sgdlearn._kernels._rows cimport (
     SGDL_PREFETCH, SGDL_PREFETCH_L2, Rows, dot, get_row, prefetch_row, sq_norm)
-from sgdlearn._kernels._schedule cimport PA1, PA2, Schedule, eta_at
+from sgdlearn._kernels._schedule cimport (
+    PA1, PA2, Schedule, eta_at, momentum_at)
 from sgdlearn._kernels._shuffle cimport shuffle
 
 

@@ -3,7 +3,7 @@
 # truncation, Bottou's lazy averaging, and closed-form catch-up of the
 # coordinates an update skipped (momentum drift, RMSProp decay).
 from cython cimport floating
-from libc.math cimport fabs
+from libc.math cimport exp, fabs
 
 from sgdlearn._kernels._optim cimport (
     Optim, MOMENTUM, NESTEROV, RMSPROP, col)
@@ -42,9 +42,12 @@ cdef struct Lazy:
     int* last               # (d,) last update applied to each coordinate,
     #                         NULL when nothing needs catching up
     const double* F         # F[s] = sum_{r>s} eta_r mu^(r-s): momentum drift
+    #                         (mu_(s+1) ... mu_r for a cycled momentum)
     const double* H         # the same weighted by avg_a before update r
     const double* pow_lo    # base ** i, i < 1024 (base: momentum or rho)
     const double* pow_hi    # base ** (1024 i)
+    const double* log_mu    # momentum cycled by the schedule: sum of log mu_r
+    #                         over the epoch's updates r <= s; else NULL
 
 
 cdef inline double lazy_pow(const Lazy* lz, Py_ssize_t k) noexcept nogil:
@@ -70,7 +73,8 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
     cdef floating* AW = <floating*> m.AW
     if lz.last == NULL:
         return
-    nest = o.momentum if o.kind == NESTEROV else 1.0
+    # (A cycled momentum's Nesterov factor mu_r is in F and H.)
+    nest = o.momentum if o.kind == NESTEROV and lz.log_mu == NULL else 1.0
     for jj in range(n):
         j = col(idx, jj)
         if ahead and jj + CATCH_UP_AHEAD < n:
@@ -84,7 +88,10 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
         if k <= 0:
             continue
         lz.last[j] = <int> T
-        pk = lazy_pow(lz, k)
+        if lz.log_mu == NULL:
+            pk = lazy_pow(lz, k)
+        else:  # the product of the skipped updates' momenta
+            pk = exp(lz.log_mu[T] - lz.log_mu[L])
         if o.kind == MOMENTUM or o.kind == NESTEROV:
             drift = nest * (lz.F[L] - pk * lz.F[T])
             if AW != NULL:

@@ -45,6 +45,8 @@ cdef void update(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, const floating* G,
     cdef double eta = eta_at(&ep.sched, ep.task.t), one = 1.0, n_avg = 0.0
     cdef floating* W = <floating*> m.W
     cdef floating* old = <floating*> sc.old
+    if ep.sched.cycle_momentum:  # OneCycleLR, CyclicLR: torch's group value
+        ep.opt.momentum = ep.opt.beta1 = momentum_at(&ep.sched, ep.task.t)
     begin_update(&ep.opt, &ep.upd, eta)
     if ep.opt.decay > 0:
         # Never a negative scale when eta * alpha is large: zero instead.

@@ -45,6 +45,8 @@ cdef struct Optim:
     bint centered
     double l2            # coupled L2: added to the gradient (torch weight_decay)
     double decay         # multiplicative decay per unit rate (sgd L2, adamw)
+    bint beta1_cycled    # the schedule sets beta1 before every update
+    #                      (OneCycleLR, CyclicLR): 1 - beta1 ** step
 
 
 cdef struct Update:
@@ -72,7 +74,10 @@ cdef inline void begin_update(const Optim* o, Update* u,
     u.step += 1.0
     u.lr = eta
     if bias_corrected(o.kind):
-        u.beta1_pow *= o.beta1
+        if o.beta1_cycled:  # torch's 1 - beta1 ** step, beta1 the current
+            u.beta1_pow = o.beta1 ** u.step
+        else:
+            u.beta1_pow *= o.beta1
         u.beta2_pow *= o.beta2
         u.step_size = eta / (1.0 - u.beta1_pow)
         u.inv_sqrt_bc2 = 1.0 / sqrt(1.0 - u.beta2_pow)
