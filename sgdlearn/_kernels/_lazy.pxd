@@ -54,6 +54,46 @@ cdef inline double lazy_pow(const Lazy* lz, Py_ssize_t k) noexcept nogil:
     return lz.pow_hi[k >> 10] * lz.pow_lo[k & 1023]
 
 
+cdef inline void catch_up_cycled(Model* m, const Lazy* lz, const int* idx,
+                                 Py_ssize_t n, Py_ssize_t T,
+                                 const floating* like) noexcept nogil:
+    """catch_up's momentum drift when the schedule cycles the momentum
+    (OneCycleLR, CyclicLR): the buffer shrinks by the product of the skipped
+    updates' own momenta, exp(log_mu[T] - log_mu[L]), and F and H hold
+    each update's momentum (and Nesterov's extra factor mu_r)."""
+    cdef Py_ssize_t jj, j, k, L, d = m.d, r, ja
+    cdef int kk
+    cdef bint ahead = idx != NULL and n > 64
+    cdef double pk, drift, avg_drift, buf
+    cdef floating* W = <floating*> m.W
+    cdef floating* S = <floating*> m.S
+    cdef floating* AW = <floating*> m.AW
+    for jj in range(n):
+        j = col(idx, jj)
+        if ahead and jj + CATCH_UP_AHEAD < n:
+            ja = idx[jj + CATCH_UP_AHEAD]
+            SGDL_PREFETCH_L2(lz.last + ja)
+            for kk in range(m.K):
+                SGDL_PREFETCH_L2(W + kk * d + ja)
+                SGDL_PREFETCH_L2(S + kk * m.srow + ja * m.sstep)
+        L = lz.last[j]
+        k = T - L
+        if k <= 0:
+            continue
+        lz.last[j] = <int> T
+        pk = exp(lz.log_mu[T] - lz.log_mu[L])
+        drift = lz.F[L] - pk * lz.F[T]
+        if AW != NULL:
+            avg_drift = lz.H[L] - pk * lz.H[T]
+        for kk in range(m.K):
+            r = kk * d + j
+            buf = S[kk * m.srow + j * m.sstep]
+            W[r] -= buf * drift
+            if AW != NULL:
+                AW[r] += buf * avg_drift
+            S[kk * m.srow + j * m.sstep] = buf * pk
+
+
 cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
                           const int* idx, Py_ssize_t n, Py_ssize_t T,
                           const floating* like) noexcept nogil:
@@ -73,8 +113,10 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
     cdef floating* AW = <floating*> m.AW
     if lz.last == NULL:
         return
-    # (A cycled momentum's Nesterov factor mu_r is in F and H.)
-    nest = o.momentum if o.kind == NESTEROV and lz.log_mu == NULL else 1.0
+    if lz.log_mu != NULL:
+        catch_up_cycled(m, lz, idx, n, T, like)
+        return
+    nest = o.momentum if o.kind == NESTEROV else 1.0
     for jj in range(n):
         j = col(idx, jj)
         if ahead and jj + CATCH_UP_AHEAD < n:
@@ -88,10 +130,7 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
         if k <= 0:
             continue
         lz.last[j] = <int> T
-        if lz.log_mu == NULL:
-            pk = lazy_pow(lz, k)
-        else:  # the product of the skipped updates' momenta
-            pk = exp(lz.log_mu[T] - lz.log_mu[L])
+        pk = lazy_pow(lz, k)
         if o.kind == MOMENTUM or o.kind == NESTEROV:
             drift = nest * (lz.F[L] - pk * lz.F[T])
             if AW != NULL:
