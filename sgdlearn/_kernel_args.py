@@ -13,12 +13,13 @@ import numpy as np
 from sgdlearn._engine import Settings
 from sgdlearn._kernels._loss import LossKind
 from sgdlearn._optim_table import HYPERS
-from sgdlearn._params import ALL_SCHEDULES
+from sgdlearn._params import ALL_SCHEDULES, SCHEDULES
 from sgdlearn._resolve import resolve_optimizer, resolve_rate
 from sgdlearn.schedules import Schedule, kernel_fields, spans_fit
 
 # The kernel's Schedule fields of the torch schedules, for the others.
-_NO_TORCH_FIELDS = kernel_fields(Schedule())[0]
+_NO_TORCH_FIELDS = {"cycle_momentum": False, "momentum0": 0.0,
+                    **kernel_fields(Schedule())[0]}
 
 # Training diverged when the mean loss over a window of updates exceeds this
 # many times the loss of the all-zero model (at least 1).  Gradients are
@@ -82,10 +83,11 @@ def torch_schedule_fields(estimator, optimizer, fit_updates):
     """The Schedule struct's fields of a torch schedule object
     (``kernel_fields``), with OneCycleLR's ``total_steps=None`` as
     ``fit_updates`` (the updates of the whole ``fit``; None in
-    ``partial_fit``), and the cycled momentum's start."""
+    ``partial_fit``), with whether it cycles the momentum and the
+    optimizer's own value."""
     schedule = estimator.learning_rate
-    if not isinstance(schedule, Schedule):
-        return _NO_TORCH_FIELDS, False
+    if type(schedule) is str or schedule._name in SCHEDULES:
+        return _NO_TORCH_FIELDS
     if spans_fit(schedule) and fit_updates is None:
         raise ValueError(
             "OneCycleLR(total_steps=None) spans the whole fit, but partial_fit "
@@ -94,7 +96,8 @@ def torch_schedule_fields(estimator, optimizer, fit_updates):
             "partial_fit call with batch_size='full', ceil(n_samples / "
             "batch_size) per call otherwise).")
     fields, cycles = kernel_fields(schedule, fit_updates)
-    if cycles and cycled_momentum(optimizer) is None:
+    momentum = cycled_momentum(optimizer) if cycles else None
+    if cycles and momentum is None:
         raise ValueError(
             f"{type(schedule).__name__} cycles the momentum "
             "(cycle_momentum=True, torch's default), but optimizer "
@@ -103,15 +106,16 @@ def torch_schedule_fields(estimator, optimizer, fit_updates):
             "has one ('momentum', 'nesterov', the Adam family; "
             "optimizer='momentum' is what torch's SGD(momentum=0) trains "
             "with under a cycling scheduler).")
-    return fields, cycles
+    return {"cycle_momentum": cycles,
+            "momentum0": float(optimizer.hp[momentum]) if cycles else 0.0,
+            **fields}
 
 
 def schedule_params(estimator, optimizer, fit_updates=None):
     """The ``Schedule`` struct, and the schedule's name.  ``fit_updates``:
     the number of updates of the whole ``fit`` (None in ``partial_fit``)."""
     eta0, name, params = resolve_rate(estimator, optimizer)
-    fields, cycles = torch_schedule_fields(estimator, optimizer, fit_updates)
-    momentum = cycled_momentum(optimizer)
+    fields = torch_schedule_fields(estimator, optimizer, fit_updates)
     alpha = estimator.alpha
     # Bottou's heuristic exactly as scikit-learn evaluates it: the max(1,
     # dloss) of its formula is always 1, so eta_1 = alpha ** -0.25.  The
@@ -129,8 +133,6 @@ def schedule_params(estimator, optimizer, fit_updates=None):
         "decay_rate": params["decay_rate"],
         "eta_min": params["eta_min"],
         "warmup_steps": float(estimator.warmup_steps),
-        "cycle_momentum": cycles,
-        "momentum0": float(optimizer.hp[momentum]) if cycles else 0.0,
         **fields,
     }, name
 

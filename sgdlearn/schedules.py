@@ -13,6 +13,12 @@ Precedence: with a string, a schedule reads the estimator's flat parameters
 only the object's.  Setting a flat parameter the object also has to a
 non-default value is an error.  Every schedule counts updates (``t_``),
 across ``partial_fit`` calls.
+
+torch.optim.lr_scheduler's schedules are objects only, with torch's names:
+``LinearLR``, ``PolynomialLR``, ``OneCycleLR``, ``CyclicLR``,
+``CosineAnnealingWarmRestarts`` and ``SequentialLR`` (which chains any of
+them and the objects above).  torch's step ``k`` is update ``t = k + 1``,
+and the base (or maximum) rate is ``eta0``.
 """
 
 from numbers import Integral, Real
@@ -445,6 +451,9 @@ class SequentialLR(Schedule):
     def __init__(self, schedules, milestones):
         self.schedules = schedules
         self.milestones = milestones
+
+    def __hash__(self):
+        return hash((type(self), tuple(self.schedules), tuple(self.milestones)))
 
     def _validated_rule(self):
         name, params = super()._validated_rule()

@@ -623,6 +623,19 @@ def test_grid_search_parameters():
     assert struct["p"][1] == 0.5 and struct["p"][7] == 0.9
 
 
+def test_grid_search_and_clone():
+    from sklearn.model_selection import GridSearchCV
+
+    sequence = SequentialLR([LinearLR(), Cosine(decay_steps=10)], [5])
+    assert clone(sequence) == sequence and hash(clone(sequence)) == hash(sequence)
+    search = GridSearchCV(
+        GDRegressor(optimizer="adam", learning_rate=OneCycleLR(), max_iter=5),
+        {"learning_rate__pct_start": [0.2, 0.4],
+         "learning_rate__anneal_strategy": ["cos", "linear"]}, cv=2)
+    search.fit(X, Y)
+    assert search.best_estimator_.learning_rate.pct_start in (0.2, 0.4)
+
+
 def test_flat_eta_min_conflicts_with_warm_restarts():
     est = GDRegressor(optimizer="momentum", eta_min=0.1,
                       learning_rate=CosineAnnealingWarmRestarts(T_0=3))
