@@ -273,7 +273,9 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         # (fit checks a schedule that spans it once it knows its length.)
         if for_partial_fit or not spans_fit(self.learning_rate):
             torch_schedule_fields(self, optimizer, None)
-        if schedule == "optimal" and self.alpha == 0:
+        phases = getattr(self.learning_rate, "schedules", ())
+        if self.alpha == 0 and (schedule == "optimal" or any(
+                getattr(p, "_name", None) == "optimal" for p in phases)):
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is "
                 "used to compute the optimal learning rate."

@@ -32,6 +32,7 @@ from sgdlearn.schedules import (
     Exponential,
     LinearLR,
     OneCycleLR,
+    Optimal,
     PolynomialLR,
     SequentialLR,
     Step,
@@ -105,6 +106,9 @@ def warm_restarts(k, base, T_0, T_mult=1, eta_min=0.0):
 
 def today(k, base, kind, **p):
     """Today's schedules, as SequentialLR phases (torch's StepLR, ...)."""
+    if kind == "optimal":  # eta0 t0 / (t0 + k), not plain SGD's; alpha=1e-4
+        t0 = 1.0 / (np.sqrt(1.0 / np.sqrt(1e-4)) * 1e-4)
+        return base * t0 / (t0 + k), None
     if kind == "step":
         return base * p["decay_rate"] ** (k // p["decay_steps"]), None
     if kind == "exponential":
@@ -138,8 +142,8 @@ def _np(obj):
     if isinstance(obj, SequentialLR):
         phases = [_np(s) for s in obj.schedules]
         return lambda k, b: sequential(k, b, phases, obj.milestones)
-    kind = {Step: "step", Exponential: "exponential", Cosine: "cosine"}.get(
-        type(obj), "constant")
+    kind = {Step: "step", Exponential: "exponential", Cosine: "cosine",
+            Optimal: "optimal"}.get(type(obj), "constant")
     return lambda k, b: today(k, b, kind, **params)
 
 
@@ -219,8 +223,11 @@ SCHEDULES = {
     "sequential_cycle_late": SequentialLR(
         [LinearLR(start_factor=0.5, total_iters=2), OneCycleLR(total_steps=8)],
         [4]),
+    "sequential_optimal": SequentialLR(
+        [LinearLR(start_factor=0.5, total_iters=3), Optimal()], [3]),
 }
-NOT_TORCH = {"sequential_cycle_late"}
+# (torch's Optimal would be a LambdaLR: the transcription checks it.)
+NOT_TORCH = {"sequential_cycle_late", "sequential_optimal"}
 CYCLING = {k for k, s in SCHEDULES.items()
            if any(getattr(p, "cycle_momentum", False)
                   for p in getattr(s, "schedules", [s]))}
@@ -236,7 +243,7 @@ SLICE = [("momentum", s) for s in SCHEDULES] + [
                           "warm_restarts", "sequential_cycle_late")] + [
     ("sgd", s) for s in ("polynomial", "sequential", "one_cycle_no_momentum")]
 ALL = [(o, s) for o in OPTIMIZERS for s in SCHEDULES
-       if not (o == "sgd" and s in CYCLING)]
+       if not (o == "sgd" and (s in CYCLING or s == "sequential_optimal"))]
 # Every other combination: SGDLEARN_SLOW_TESTS=1 (or -m slow) runs them.
 _SLOW = [pytest.mark.slow, pytest.mark.skipif(
     os.environ.get("SGDLEARN_SLOW_TESTS") != "1",
@@ -634,6 +641,13 @@ def test_grid_search_and_clone():
          "learning_rate__anneal_strategy": ["cos", "linear"]}, cv=2)
     search.fit(X, Y)
     assert search.best_estimator_.learning_rate.pct_start in (0.2, 0.4)
+
+
+def test_optimal_in_a_sequence_needs_alpha():
+    est = GDRegressor(alpha=0.0, learning_rate=SequentialLR(
+        [LinearLR(), Optimal()], [5]))
+    with pytest.raises(ValueError, match="alpha must be > 0"):
+        est.fit(X, Y)
 
 
 def test_flat_eta_min_conflicts_with_warm_restarts():
