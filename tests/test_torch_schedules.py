@@ -475,6 +475,22 @@ def test_per_sample_is_torch(optimizer, schedule):
     assert_close(actual, _per_sample_expected(expected))
 
 
+@pytest.mark.parametrize("optimizer, schedule", [
+    ("momentum", "one_cycle"), ("adam", "cyclic"), ("nesterov", "sequential")])
+def test_float32(optimizer, schedule):
+    """float32 data: the rates and momenta are float64 scalars, the weights
+    float32 (the float64 transcription to float32 precision)."""
+    est = _estimator(optimizer, schedule, batch_size="full")
+    out = []
+    for _ in range(N_STEPS):
+        est.partial_fit(X.astype(np.float32), Y.astype(np.float32),
+                        sample_weight=SW)
+        out.append((est.coef_.copy(), float(est.intercept_[0])))
+    assert est.coef_.dtype == np.float32
+    expected = numpy_trajectory(optimizer, schedule, ALL_ROWS, N_STEPS)
+    assert_close(out, expected, rtol=1e-4, atol=1e-6)
+
+
 @pytest.mark.parametrize("schedule", ["one_cycle", "polynomial", "sequential"])
 def test_warmup_multiplies(schedule):
     actual = full_batch_run("momentum", schedule, warmup_steps=4)
