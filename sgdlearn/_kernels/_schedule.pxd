@@ -86,10 +86,22 @@ cdef inline double eta_at(const Schedule* s, double t) noexcept nogil:
     return eta
 
 
+cdef inline double eta_momentum_at(const Schedule* s, double t,
+                                   double* mom) noexcept nogil:
+    """eta_at for a schedule that cycles the momentum (``cycle_momentum``),
+    with the momentum (or beta_1) of update t in mom[0]: the cycling
+    schedule's, or the optimizer's own (``momentum0``) in the phases of a
+    SequentialLR that cycle none."""
+    cdef double eta
+    mom[0] = s.momentum0
+    eta = torch_eta(s, t, mom)
+    if t < s.warmup_steps:
+        eta *= t / s.warmup_steps
+    return eta
+
+
 cdef inline double momentum_at(const Schedule* s, double t) noexcept nogil:
-    """The momentum (or beta_1) of update t when the schedule cycles it
-    (``cycle_momentum``): the cycling schedule's, or the optimizer's own
-    (``momentum0``) in the phases of a SequentialLR that cycle none."""
-    cdef double mom = s.momentum0
-    torch_eta(s, t, &mom)
+    """The momentum (or beta_1) of update t when the schedule cycles it."""
+    cdef double mom
+    eta_momentum_at(s, t, &mom)
     return mom
