@@ -503,8 +503,82 @@ def costs():
         print(f"   {optimizer:>5}  " + "  ".join(cells))
 
 
+# ---------------------------------------------------------------- schedules
+def schedules():
+    """The learning rate (and the cycled momentum) of every update of one
+    ``fit`` under each schedule: momentum SGD, batches of 32 on digits, 20
+    epochs; each panel's title gives the test accuracy of that fit."""
+    from sgdlearn._kernels._schedule import py_eta, py_momentum
+
+    from sgdlearn._data import kernel_rows
+    from sgdlearn._kernel_args import kernel_settings
+    from sgdlearn.schedules import (
+        Cosine,
+        CosineAnnealingWarmRestarts,
+        CyclicLR,
+        Exponential,
+        LinearLR,
+        OneCycleLR,
+        PolynomialLR,
+        SequentialLR,
+        Step,
+    )
+
+    X_train, X_test, y_train, y_test = digits()
+    epochs, batch = 20, 32
+    per_epoch = -(-len(y_train) // batch)
+    total = epochs * per_epoch
+    cases = {
+        "'constant'": "constant",
+        "'invscaling'": "invscaling",
+        "'optimal'": "optimal",
+        "Step(decay_steps=200, decay_rate=0.5)": Step(200, 0.5),
+        "Exponential(decay_steps=400, decay_rate=0.1)": Exponential(400, 0.1),
+        "Cosine(decay_steps=300)": Cosine(300),
+        "LinearLR(0.1, 1.0, total_iters=300)": LinearLR(0.1, 1.0, 300),
+        f"PolynomialLR(total_iters={total}, power=2)": PolynomialLR(total, 2.0),
+        "OneCycleLR()  (total_steps=None: the fit)": OneCycleLR(),
+        "CyclicLR(0.005, step_size_up=100, mode='triangular2')":
+            CyclicLR(0.005, step_size_up=100, mode="triangular2"),
+        "CosineAnnealingWarmRestarts(T_0=60, T_mult=2)":
+            CosineAnnealingWarmRestarts(60, T_mult=2),
+        "SequentialLR([LinearLR(0.05, total_iters=100), Cosine(760)], [100])":
+            SequentialLR([LinearLR(0.05, total_iters=100), Cosine(760)], [100]),
+    }
+    fig, axes = plt.subplots(4, 3, figsize=(12, 11), sharex=True)
+    t = np.arange(1, total + 1, dtype=float)
+    for ax, (label, schedule) in zip(axes.flat, cases.items(), strict=True):
+        clf = GDClassifier(loss="log_loss", optimizer="momentum", momentum=0.9,
+                           eta0=0.05, learning_rate=schedule, batch_size=batch,
+                           max_iter=epochs, tol=None, alpha=1e-4,
+                           random_state=0)
+        clf.fit(X_train, y_train)
+        settings = kernel_settings(clf, kernel_rows(X_train), len(y_train),
+                                   fit_epochs=epochs)
+        eta = [py_eta(settings.schedule, k) for k in t]
+        ax.plot(t, eta, color="C0")
+        ax.set_title(f"{label}\ntest accuracy {clf.score(X_test, y_test):.3f}",
+                     fontsize=8)
+        if settings.schedule["cycle_momentum"]:
+            twin = ax.twinx()
+            twin.plot(t, [py_momentum(settings.schedule, k) for k in t],
+                      color="C1", linestyle="--", linewidth=1)
+            twin.set_ylabel("momentum (dashed)", fontsize=8, color="C1")
+            twin.tick_params(labelsize=7)
+        ax.tick_params(labelsize=7)
+    for ax in axes[-1]:
+        ax.set_xlabel(f"update t ({epochs} epochs of {per_epoch})", fontsize=8)
+    for ax in axes[:, 0]:
+        ax.set_ylabel("learning rate", fontsize=8)
+    fig.suptitle("The learning rate of every update of one fit (eta0=0.05, "
+                 "momentum SGD, digits)", fontsize=10)
+    fig.tight_layout()
+    save(fig, "schedules")
+
+
 FIGURES = {
     "optimizers": optimizers,
+    "schedules": schedules,
     "batch_sizes": batch_sizes,
     "lr_finder": lr_finder,
     "monitoring": monitoring,

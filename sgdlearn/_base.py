@@ -30,7 +30,7 @@ from sgdlearn._engine import (
     train,
 )
 from sgdlearn._exceptions import DivergenceWarning, InconsistentVersionWarning
-from sgdlearn._kernel_args import kernel_settings
+from sgdlearn._kernel_args import kernel_settings, torch_schedule_fields
 from sgdlearn._objects import Hyperparameters
 from sgdlearn._optim_table import HYPERS, OPTIMIZERS
 from sgdlearn._params import SCHEDULES
@@ -44,7 +44,7 @@ from sgdlearn._sklearn_compat import (
 from sgdlearn._state import _FIELDS, ModelState
 from sgdlearn._version import __version__
 from sgdlearn.optim import Optimizer
-from sgdlearn.schedules import Schedule
+from sgdlearn.schedules import Schedule, spans_fit
 
 MAX_INT = np.iinfo(np.int32).max
 _PLAIN = frozenset({str, int, float, bool, type(None)})
@@ -269,7 +269,13 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
             raise ValueError("early_stopping should be False with partial_fit")
         optimizer = resolve_optimizer(self)  # validates an object's values
         schedule, _ = resolve_schedule(self)
-        if schedule == "optimal" and self.alpha == 0:
+        # Before any state changes: a schedule the call cannot run.
+        # (fit checks a schedule that spans it once it knows its length.)
+        if for_partial_fit or not spans_fit(self.learning_rate):
+            torch_schedule_fields(self, optimizer, None)
+        phases = getattr(self.learning_rate, "schedules", ())
+        if self.alpha == 0 and (schedule == "optimal" or any(
+                getattr(p, "_name", None) == "optimal" for p in phases)):
             raise ValueError(
                 "alpha must be > 0 since learning_rate is 'optimal'. alpha is "
                 "used to compute the optimal learning rate."
@@ -293,7 +299,8 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
 
 
     def _warn_if_not_converged(self):
-        if self.tol is not None and self.n_iter_ == self.max_iter:
+        if (self.tol is not None and self.n_iter_ == self.max_iter
+                and not spans_fit(self.learning_rate)):
             warnings.warn(
                 "Maximum number of iteration reached before convergence. "
                 "Consider increasing max_iter to improve the fit.",
@@ -372,7 +379,7 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
             X, targets, sample_weight, state, rngs, max_epochs=max_epochs,
             validation_mask=validation_mask,
             validation_kind=self._validation_kind(), callbacks=callbacks,
-            t_start=t_start)
+            t_start=t_start, fit=fresh)
         self._row_rngs = rngs
         self._commit(state, X.dtype, t, n_iter, problems, fresh)
         if callbacks is not None:
@@ -381,7 +388,7 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
 
     def _run(self, X, targets, sample_weight, state, rngs, *, max_epochs,
              validation_mask=None, validation_kind=None, callbacks=None,
-             t_start=None):
+             t_start=None, fit=False):
         """Train every problem of ``targets`` on X for up to ``max_epochs``.
 
         ``targets`` is a list of (row slice, y, y stride, positive class or
@@ -405,7 +412,8 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         else:
             order = np.arange(n, dtype=np.intc)
             validation = None
-        settings = kernel_settings(self, rows, order.shape[0], validation)
+        settings = kernel_settings(self, rows, order.shape[0], validation,
+                                   fit_epochs=max_epochs if fit else None)
         problems = []
         for index, (rows_slice, y, y_stride, positive, y_val) in enumerate(targets):
             problems.append(

@@ -158,6 +158,11 @@ LEARNING_RATE = """learning_rate : str or Schedule, default='{default}'
       ``decay_steps``), as torch's StepLR, ExponentialLR and
       CosineAnnealingWarmRestarts.
 
+    torch's LinearLR, PolynomialLR, OneCycleLR, CyclicLR,
+    CosineAnnealingWarmRestarts and SequentialLR are objects only, with
+    ``eta0`` as their base (or maximum) rate; ``OneCycleLR()`` spans the
+    whole ``fit`` (then ``tol`` does not stop it early), and OneCycleLR and
+    CyclicLR cycle the optimizer's momentum or ``beta_1`` as torch's do.
     ``warmup_steps`` multiplies any of them during the first updates.
     Schedules count updates across ``partial_fit`` calls."""
 

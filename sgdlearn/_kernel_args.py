@@ -13,8 +13,13 @@ import numpy as np
 from sgdlearn._engine import Settings
 from sgdlearn._kernels._loss import LossKind
 from sgdlearn._optim_table import HYPERS
-from sgdlearn._params import SCHEDULES
+from sgdlearn._params import ALL_SCHEDULES, SCHEDULES
 from sgdlearn._resolve import resolve_optimizer, resolve_rate
+from sgdlearn.schedules import Schedule, kernel_fields, spans_fit
+
+# The kernel's Schedule fields of the torch schedules, for the others.
+_NO_TORCH_FIELDS = {"cycle_momentum": False, "momentum0": 0.0,
+                    **kernel_fields(Schedule())[0]}
 
 # Training diverged when the mean loss over a window of updates exceeds this
 # many times the loss of the all-zero model (at least 1).  Gradients are
@@ -63,12 +68,56 @@ def optim_params(optimizer, l2):
         "l2": 0.0 if decoupled else l2,
         "decay": l2 if decoupled else 0.0,
         "momentum_decay": hp["momentum_decay"],
+        "beta1_cycled": False,
     }
 
 
-def schedule_params(estimator, optimizer):
-    """The ``Schedule`` struct, and the schedule's name."""
+def cycled_momentum(optimizer):
+    """The hyperparameter a cycling schedule sets: 'momentum', 'beta_1', or
+    None when the optimizer has neither."""
+    for name in ("momentum", "beta_1"):
+        if name in optimizer.row.names:
+            return name
+    return None
+
+
+def torch_schedule_fields(estimator, optimizer, fit_updates):
+    """The Schedule struct's fields of a torch schedule object
+    (``kernel_fields``), with OneCycleLR's ``total_steps=None`` as
+    ``fit_updates`` (the updates of the whole ``fit``; None in
+    ``partial_fit``), with whether it cycles the momentum and the
+    optimizer's own value."""
+    schedule = estimator.learning_rate
+    if type(schedule) is str or schedule._name in SCHEDULES:
+        return _NO_TORCH_FIELDS
+    if spans_fit(schedule) and fit_updates is None:
+        raise ValueError(
+            "OneCycleLR(total_steps=None) spans the whole fit, but partial_fit "
+            "cannot know how many updates a stream will make: pass "
+            "total_steps (the number of updates of the cycle, one per "
+            "partial_fit call with batch_size='full', ceil(n_samples / "
+            "batch_size) per call otherwise).")
+    fields, cycles = kernel_fields(schedule, fit_updates)
+    momentum = cycled_momentum(optimizer) if cycles else None
+    if cycles and momentum is None:
+        raise ValueError(
+            f"{type(schedule).__name__} cycles the momentum "
+            "(cycle_momentum=True, torch's default), but optimizer "
+            f"{optimizer.name!r} has neither a momentum nor a beta_1. Pass "
+            "cycle_momentum=False to the schedule, or use an optimizer that "
+            "has one ('momentum', 'nesterov', the Adam family; "
+            "optimizer='momentum' is what torch's SGD(momentum=0) trains "
+            "with under a cycling scheduler).")
+    return {"cycle_momentum": cycles,
+            "momentum0": float(optimizer.hp[momentum]) if cycles else 0.0,
+            **fields}
+
+
+def schedule_params(estimator, optimizer, fit_updates=None):
+    """The ``Schedule`` struct, and the schedule's name.  ``fit_updates``:
+    the number of updates of the whole ``fit`` (None in ``partial_fit``)."""
     eta0, name, params = resolve_rate(estimator, optimizer)
+    fields = torch_schedule_fields(estimator, optimizer, fit_updates)
     alpha = estimator.alpha
     # Bottou's heuristic exactly as scikit-learn evaluates it: the max(1,
     # dloss) of its formula is always 1, so eta_1 = alpha ** -0.25.  The
@@ -76,7 +125,7 @@ def schedule_params(estimator, optimizer):
     typw = np.sqrt(1.0 / np.sqrt(alpha)) if alpha > 0 else 1.0
     t0 = 1.0 / (typw * alpha) if alpha > 0 else 1.0
     return {
-        "kind": int(SCHEDULES[name]),
+        "kind": int(ALL_SCHEDULES[name]),
         "eta0": eta0,
         "power_t": params["power_t"],
         "alpha": alpha,
@@ -86,6 +135,7 @@ def schedule_params(estimator, optimizer):
         "decay_rate": params["decay_rate"],
         "eta_min": params["eta_min"],
         "warmup_steps": float(estimator.warmup_steps),
+        **fields,
     }, name
 
 
@@ -113,23 +163,33 @@ def task_params(estimator, rows, n_train):
     }
 
 
-def kernel_settings(estimator, rows, n_train, validation=None):
+def kernel_settings(estimator, rows, n_train, validation=None, fit_epochs=None):
     """Everything the epochs of one call need besides the problem arrays:
-    the kernel's structs and the stopping rule's parameters."""
+    the kernel's structs and the stopping rule's parameters.
+    ``fit_epochs``: the epochs of a ``fit`` (None in ``partial_fit``)."""
     penalized = estimator.penalty is not None
     ratio = l1_ratio(estimator)
     l2 = estimator.alpha * (1 - ratio) if penalized else 0.0
     optimizer = resolve_optimizer(estimator)
-    schedule, schedule_name = schedule_params(estimator, optimizer)
+    task = task_params(estimator, rows, n_train)
+    fit_updates = None
+    if fit_epochs is not None:
+        fit_updates = fit_epochs * -(-max(n_train, 1) // task["batch_size"])
+    schedule, schedule_name = schedule_params(estimator, optimizer, fit_updates)
+    optim = optim_params(optimizer, l2)
+    optim["beta1_cycled"] = schedule["cycle_momentum"]
+    # A schedule that spans the fit (OneCycleLR(total_steps=None)) runs it to
+    # its end: stopping at tol would leave the rate high, unannealed.
+    whole = spans_fit(estimator.learning_rate)
     return Settings(
-        optim=optim_params(optimizer, l2),
+        optim=optim,
         schedule=schedule,
-        task=task_params(estimator, rows, n_train),
+        task=task,
         alpha=estimator.alpha,
         l1_ratio=ratio,
         penalized=penalized,
         shuffle=estimator.shuffle,
-        tol=-np.inf if estimator.tol is None else estimator.tol,
+        tol=-np.inf if estimator.tol is None or whole else estimator.tol,
         n_iter_no_change=estimator.n_iter_no_change,
         adaptive=schedule_name == "adaptive",
         verbose=estimator.verbose,

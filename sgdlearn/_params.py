@@ -35,3 +35,14 @@ SCHEDULES = {
     "exponential": ScheduleKind.EXPONENTIAL,
     "cosine": ScheduleKind.COSINE,
 }
+
+# Schedules that exist as objects only (sgdlearn.schedules): torch's.
+OBJECT_SCHEDULES = {
+    "linear_lr": ScheduleKind.LINEAR_LR,
+    "polynomial_lr": ScheduleKind.POLYNOMIAL_LR,
+    "one_cycle_lr": ScheduleKind.ONE_CYCLE_LR,
+    "cyclic_lr": ScheduleKind.CYCLIC_LR,
+    "warm_restarts": ScheduleKind.WARM_RESTARTS,
+    "sequential_lr": ScheduleKind.SEQUENTIAL_LR,
+}
+ALL_SCHEDULES = {**SCHEDULES, **OBJECT_SCHEDULES}

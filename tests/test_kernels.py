@@ -258,7 +258,12 @@ def test_schedule_struct_fields():
         "decay_steps": 4.0, "decay_rate": 0.5, "eta_min": 0.01,
         "warmup_steps": 6.0,
     }
-    assert settings.schedule == pytest.approx(expected)
+    schedule = dict(settings.schedule)
+    assert {k: schedule.pop(k) for k in expected} == pytest.approx(expected)
+    # The torch schedules' fields (sgdlearn.schedules objects) stay unused.
+    assert not schedule.pop("cycle_momentum") and schedule.pop("n_phases") == 0
+    assert not any(any(v) if isinstance(v, list) else v
+                   for v in schedule.values())
 
 
 def test_schedule_values():

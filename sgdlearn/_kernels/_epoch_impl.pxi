@@ -40,7 +40,8 @@ from sgdlearn._kernels._optim cimport (
     apply_update, begin_update, divisor_slot, start_updates)
 from sgdlearn._kernels._rows cimport (
     SGDL_PREFETCH, SGDL_PREFETCH_L2, Rows, dot, get_row, prefetch_row, sq_norm)
-from sgdlearn._kernels._schedule cimport PA1, PA2, Schedule, eta_at
+from sgdlearn._kernels._schedule cimport (
+    PA1, PA2, Schedule, eta_at, eta_momentum_at, momentum_at)
 from sgdlearn._kernels._shuffle cimport shuffle
 
 

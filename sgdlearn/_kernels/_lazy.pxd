@@ -4,7 +4,7 @@
 # coordinates an update skipped (momentum drift, RMSProp's and Adadelta's
 # decay).
 from cython cimport floating
-from libc.math cimport fabs
+from libc.math cimport exp, fabs
 
 from sgdlearn._kernels._optim cimport (
     ADADELTA, Optim, MOMENTUM, NESTEROV, RMSPROP, col)
@@ -43,13 +43,56 @@ cdef struct Lazy:
     int* last               # (d,) last update applied to each coordinate,
     #                         NULL when nothing needs catching up
     const double* F         # F[s] = sum_{r>s} eta_r mu^(r-s): momentum drift
+    #                         (mu_(s+1) ... mu_r for a cycled momentum)
     const double* H         # the same weighted by avg_a before update r
     const double* pow_lo    # base ** i, i < 1024 (base: momentum or rho)
     const double* pow_hi    # base ** (1024 i)
+    const double* log_mu    # momentum cycled by the schedule: sum of log mu_r
+    #                         over the epoch's updates r <= s; else NULL
 
 
 cdef inline double lazy_pow(const Lazy* lz, Py_ssize_t k) noexcept nogil:
     return lz.pow_hi[k >> 10] * lz.pow_lo[k & 1023]
+
+
+cdef inline void catch_up_cycled(Model* m, const Lazy* lz, const int* idx,
+                                 Py_ssize_t n, Py_ssize_t T,
+                                 const floating* like) noexcept nogil:
+    """catch_up's momentum drift when the schedule cycles the momentum
+    (OneCycleLR, CyclicLR): the buffer shrinks by the product of the skipped
+    updates' own momenta, exp(log_mu[T] - log_mu[L]), and F and H hold
+    each update's momentum (and Nesterov's extra factor mu_r)."""
+    cdef Py_ssize_t jj, j, k, L, d = m.d, r, ja
+    cdef int kk
+    cdef bint ahead = idx != NULL and n > 64
+    cdef double pk, drift, avg_drift, buf
+    cdef floating* W = <floating*> m.W
+    cdef floating* S = <floating*> m.S
+    cdef floating* AW = <floating*> m.AW
+    for jj in range(n):
+        j = col(idx, jj)
+        if ahead and jj + CATCH_UP_AHEAD < n:
+            ja = idx[jj + CATCH_UP_AHEAD]
+            SGDL_PREFETCH_L2(lz.last + ja)
+            for kk in range(m.K):
+                SGDL_PREFETCH_L2(W + kk * d + ja)
+                SGDL_PREFETCH_L2(S + kk * m.srow + ja * m.sstep)
+        L = lz.last[j]
+        k = T - L
+        if k <= 0:
+            continue
+        lz.last[j] = <int> T
+        pk = exp(lz.log_mu[T] - lz.log_mu[L])
+        drift = lz.F[L] - pk * lz.F[T]
+        if AW != NULL:
+            avg_drift = lz.H[L] - pk * lz.H[T]
+        for kk in range(m.K):
+            r = kk * d + j
+            buf = S[kk * m.srow + j * m.sstep]
+            W[r] -= buf * drift
+            if AW != NULL:
+                AW[r] += buf * avg_drift
+            S[kk * m.srow + j * m.sstep] = buf * pk
 
 
 cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
@@ -70,6 +113,9 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
     cdef floating* S = <floating*> m.S
     cdef floating* AW = <floating*> m.AW
     if lz.last == NULL:
+        return
+    if lz.log_mu != NULL:
+        catch_up_cycled(m, lz, idx, n, T, like)
         return
     nest = o.momentum if o.kind == NESTEROV else 1.0
     for jj in range(n):

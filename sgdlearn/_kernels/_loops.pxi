@@ -42,9 +42,14 @@ cdef void update(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, const floating* G,
     row k's loss gradient is sc.gscale[k] * G[k * g_stride + jj]."""
     cdef int k
     cdef Py_ssize_t jj, j, d = m.d, slot = m.slot, sr
-    cdef double eta = eta_at(&ep.sched, ep.task.t), one = 1.0, n_avg = 0.0
+    cdef double eta, mom, one = 1.0, n_avg = 0.0
     cdef floating* W = <floating*> m.W
     cdef floating* old = <floating*> sc.old
+    if ep.sched.cycle_momentum:  # OneCycleLR, CyclicLR: torch's group value
+        eta = eta_momentum_at(&ep.sched, ep.task.t, &mom)
+        ep.opt.momentum = ep.opt.beta1 = mom
+    else:
+        eta = eta_at(&ep.sched, ep.task.t)
     begin_update(&ep.opt, &ep.upd, eta)
     if ep.opt.decay > 0:
         # Never a negative scale when eta * alpha is large: zero instead.

@@ -67,6 +67,8 @@ cdef struct Optim:
     double l2            # coupled L2: added to the gradient (torch weight_decay)
     double decay         # multiplicative decay per unit rate (sgd L2, adamw)
     double momentum_decay  # NAdam's psi
+    bint beta1_cycled    # the schedule sets beta1 before every update
+    #                      (OneCycleLR, CyclicLR): 1 - beta1 ** step
 
 
 cdef struct Update:
@@ -143,7 +145,10 @@ cdef inline void begin_update(const Optim* o, Update* u,
     u.step += 1.0
     u.lr = eta
     if bias_corrected(o.kind):
-        u.beta1_pow = flush_tiny(u.beta1_pow * o.beta1)
+        if o.beta1_cycled:  # torch's 1 - beta1 ** step, beta1 the current
+            u.beta1_pow = flush_tiny(o.beta1 ** u.step)
+        else:
+            u.beta1_pow = flush_tiny(u.beta1_pow * o.beta1)
         u.beta2_pow = flush_tiny(u.beta2_pow * o.beta2)
         # Only the scalars the rule reads: a division waits ~15 cycles, and
         # per-sample updates on 100 features take ~250.
