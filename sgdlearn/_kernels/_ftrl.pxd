@@ -51,3 +51,56 @@ cdef inline void ftrl_coords(floating* w, floating* z, floating* nsq,
         else:
             step = 1 / (l2 + (beta + root) / alpha)
             w[j] = step * (l1 - az) if zj > 0 else step * (az - l1)
+
+
+# Coordinates per chunk of a sparse update: the square roots and divisions
+# run over contiguous buffers of this many, so they vectorize (as
+# sparse_adaptive's in _optim.pxd).
+cdef enum:
+    FTRL_CHUNK = 64
+
+
+cdef inline void ftrl_sparse(floating* w, floating* z, floating* nsq,
+                             Py_ssize_t ss, const floating* g, floating gs,
+                             const int* idx, Py_ssize_t n, floating alpha,
+                             floating beta, floating l1,
+                             floating l2) noexcept nogil:
+    """ftrl_coords for sparse rows, in three passes per chunk: gather the
+    coordinates' gradient, state and weight; the update over the chunk
+    (contiguous, branch-free: vector square roots and divisions); scatter.
+    The same operations in the same order per coordinate as ftrl_coords
+    (a sparse update's indices are distinct)."""
+    cdef floating gq[FTRL_CHUNK]
+    cdef floating nq[FTRL_CHUNK]
+    cdef floating zq[FTRL_CHUNK]
+    cdef floating wq[FTRL_CHUNK]
+    cdef Py_ssize_t start, q, cn, s
+    cdef floating gj, ng, root, sigma, zj, az, step
+    start = 0
+    while start < n:
+        cn = min(<Py_ssize_t> FTRL_CHUNK, n - start)
+        for q in range(cn):
+            s = idx[start + q] * ss
+            gq[q] = gs * g[start + q]
+            nq[q] = nsq[s]
+            zq[q] = z[s]
+            wq[q] = w[idx[start + q]]
+        for q in range(cn):
+            gj = gq[q]
+            ng = nq[q] + gj * gj
+            root = _ftrl_root(ng)
+            sigma = (root - _ftrl_root(nq[q])) / alpha
+            zj = zq[q] + (gj - sigma * wq[q])
+            az = fabs(zj)
+            step = 1 / (l2 + (beta + root) / alpha)
+            step = step * (l1 - az)
+            step = step if zj > 0 else -step
+            wq[q] = 0 if az <= l1 else step
+            zq[q] = zj
+            nq[q] = ng
+        for q in range(cn):
+            s = idx[start + q] * ss
+            z[s] = zq[q]
+            nsq[s] = nq[q]
+            w[idx[start + q]] = wq[q]
+        start += cn

@@ -7,7 +7,7 @@
 from cython cimport floating
 from libc.math cimport sqrt, sqrtf
 
-from sgdlearn._kernels._ftrl cimport ftrl_coords
+from sgdlearn._kernels._ftrl cimport ftrl_coords, ftrl_sparse
 from sgdlearn._kernels._optim_torch cimport (
     adadelta_coords, adamax_coords, nadam_coords, radam_coords)
 from sgdlearn._kernels._rows cimport SGDL_PREFETCH_L2
@@ -336,7 +336,7 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
             ftrl_coords(w, s0, s1, 1, g, gscale, NULL, n, u.lr, o.ftrl_beta,
                         o.ftrl_l1, o.ftrl_l2)
         else:
-            ftrl_coords(w, s0, s1, sstep, g, gscale, idx, n, u.lr,
+            ftrl_sparse(w, s0, s1, sstep, g, gscale, idx, n, u.lr,
                         o.ftrl_beta, o.ftrl_l1, o.ftrl_l2)
         return
     if kind == SGD:
