@@ -334,3 +334,35 @@ def test_vowpal_wabbit_replay_transcription_is_the_spec():
                                          / np.float32(0.5))
     assert_allclose(model.w[0], expected, rtol=1e-6)
     assert math.isclose(model.b, -0.4 / ((1.0 + 0.4) / 0.5))
+
+
+@pytest.mark.parametrize("l1, l2", [(0.0, 0.0), (0.5, 0.3), (20.0, 1.0)])
+def test_vowpal_wabbit_oracle(l1, l2):
+    """``vw --ftrl`` (Vowpal Wabbit 9.11.9, when installed): one pass in
+    order, logistic loss, no constant feature (fit_intercept=False; VW
+    would penalize it).  VW computes its scores in float32 and parses text
+    features, so the margins agree to float32 rounding, not bit for bit."""
+    vowpalwabbit = pytest.importorskip("vowpalwabbit")
+    rng = np.random.default_rng(0)
+    X32 = rng.normal(0, 1, (300, 5)).astype(np.float32)
+    X32[rng.random(X32.shape) < 0.3] = 0
+    y = (X32 @ rng.normal(size=5) + 0.3 * rng.normal(size=300) > 0).astype(int)
+    vw = vowpalwabbit.Workspace(
+        f"--ftrl --ftrl_alpha 0.5 --ftrl_beta 1 --l1 {l1} --l2 {l2} "
+        "--loss_function logistic --noconstant --quiet")
+    lines = [f"{2 * label - 1} |f " + " ".join(
+        f"c{j}:{float(v)!r}" for j, v in enumerate(x) if v != 0)
+        for x, label in zip(X32, y, strict=True)]
+    try:
+        for line in lines:
+            vw.learn(line)
+        margins = np.array([vw.predict(line) for line in lines])
+    finally:
+        vw.finish()
+    est = GDClassifier(loss="log_loss", optimizer=FTRL(l1=l1, l2=l2), eta0=0.5,
+                       fit_intercept=False, shuffle=False, max_iter=1,
+                       tol=None).fit(X32, y)
+    ours = est.decision_function(X32)
+    assert_allclose(ours, margins, rtol=0, atol=2e-6 * np.abs(margins).max())
+    if l1 == 20.0:
+        assert np.count_nonzero(est.coef_ == 0) == 1
