@@ -117,7 +117,9 @@ def _mix_counters(models):
 def _weights_from_state(mixed):
     """A rule whose weights are a function of its state (FTRL's (z, n)):
     the mixture's current weights are those of its mixed state, not the
-    mean of the copies' weights (an averaged iterate stays a mean)."""
+    mean of the copies' weights (an averaged iterate stays a mean).  In
+    float64 NumPy: they may differ from the kernel's in the last bit (FMA
+    build, float32 models)."""
     optimizer = resolve_optimizer(mixed)
     row = optimizer.row
     if row.weights is None:
@@ -181,7 +183,8 @@ def mix(models, weights):
     (mixed._coef_state, mixed._intercept_state,
      mixed._optimizer_steps) = _mix_optimizer_state(models, weights)
     mixed._optimizer_counters = _mix_counters(models)
-    _weights_from_state(mixed)
+    if len(models) > 1:  # one copy's weights are its state's already
+        _weights_from_state(mixed)
     mixed.t_ = 1.0 + sum(m.t_ - 1.0 for m in models)
     curves = _padded([m.loss_curve_ for m in models])
     mixed.loss_curve_ = [float(v) for v in weights @ np.asarray(curves)]
