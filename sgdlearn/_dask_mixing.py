@@ -33,7 +33,7 @@ import copy
 
 import numpy as np
 
-from sgdlearn._resolve import resolve_optimizer
+from sgdlearn._resolve import resolve_optimizer, resolve_rate
 
 _WEIGHTS = ("_standard_coef", "_standard_intercept", "_average_coef",
             "_average_intercept")
@@ -114,6 +114,30 @@ def _mix_counters(models):
     return counters[latest, np.arange(steps.shape[1])].copy()
 
 
+def _weights_from_state(mixed):
+    """A rule whose weights are a function of its state (FTRL's (z, n)):
+    the mixture's current weights are those of its mixed state, not the
+    mean of the copies' weights (an averaged iterate stays a mean).  In
+    float64 NumPy: they may differ from the kernel's in the last bit (FMA
+    build, float32 models)."""
+    optimizer = resolve_optimizer(mixed)
+    row = optimizer.row
+    if row.weights is None:
+        return
+    rate = resolve_rate(mixed, optimizer)[0]
+    n_slots = len(row.slots_for(optimizer.hp))
+    coef = row.weights(optimizer.hp, rate, tuple(
+        mixed._coef_state[:, i, :] for i in range(n_slots)))
+    intercept = row.weights(optimizer.hp, rate, tuple(
+        mixed._intercept_state[:, i] for i in range(n_slots)), False)
+    averaging = getattr(mixed, "_average_coef", None) is not None
+    names = (("_standard_coef", "_standard_intercept") if averaging
+             else ("coef_", "intercept_"))
+    for name, value in zip(names, (coef, intercept), strict=True):
+        old = np.asarray(getattr(mixed, name))
+        setattr(mixed, name, value.reshape(old.shape).astype(old.dtype))
+
+
 def _padded(curves):
     """Equal-length curves, each padded with its last value."""
     length = max(len(curve) for curve in curves)
@@ -159,6 +183,8 @@ def mix(models, weights):
     (mixed._coef_state, mixed._intercept_state,
      mixed._optimizer_steps) = _mix_optimizer_state(models, weights)
     mixed._optimizer_counters = _mix_counters(models)
+    if len(models) > 1:  # one copy's weights are its state's already
+        _weights_from_state(mixed)
     mixed.t_ = 1.0 + sum(m.t_ - 1.0 for m in models)
     curves = _padded([m.loss_curve_ for m in models])
     mixed.loss_curve_ = [float(v) for v in weights @ np.asarray(curves)]

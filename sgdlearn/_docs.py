@@ -6,8 +6,11 @@ from sgdlearn._optim_table import OPTIMIZERS
 
 def _optimizer_text():
     names = ", ".join(f"'{name}'" for name in OPTIMIZERS)
-    rows = "\n".join(f"    - '{name}': {row.summary} (torch's ``{row.torch}``);"
-                     for name, row in OPTIMIZERS.items())
+    rows = "\n".join(
+        f"    - '{name}': {row.summary} ("
+        + (f"torch's ``{row.torch}``" if not row.cls else
+           f"``sgdlearn.optim.{row.cls}()``; {row.torch}") + ");"
+        for name, row in OPTIMIZERS.items())
     return f"""optimizer : {{{names}}} or Optimizer, default='sgd'
     The update rule, following torch.optim exactly (see :ref:`algorithm`):
 
@@ -29,7 +32,10 @@ PARAMETERS = {
     The regularization term. 'l2' is the squared norm (plain SGD and AdamW
     apply it as a multiplicative decay, the other optimizers add its
     gradient, as torch's ``weight_decay``); 'l1' and 'elasticnet' use
-    cumulative truncation (Tsuruoka et al., 2009), which gives exact zeros.""",
+    cumulative truncation (Tsuruoka et al., 2009), which gives exact zeros.
+    ``optimizer='ftrl'`` does not read it: FTRL's penalty is its own
+    ``l1`` and ``l2`` (:class:`sgdlearn.optim.FTRL`), and ``penalty``,
+    ``alpha`` and ``l1_ratio`` must stay at their defaults.""",
     "alpha": """alpha : float, default=0.0001
     Regularization strength. Also sets the 'optimal' learning rate.""",
     "l1_ratio": """l1_ratio : float in [0, 1] or None, default=0.15

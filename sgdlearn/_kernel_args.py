@@ -55,6 +55,7 @@ def optim_params(optimizer, l2):
     # Hyperparameters the optimizer does not read keep their defaults.
     hp = {name: hyper.default for name, hyper in HYPERS.items()}
     hp["momentum_decay"] = 0.0
+    hp.update(beta=1.0, l1=0.0, l2=0.0)  # FTRL's own penalties
     hp.update(optimizer.hp)
     decoupled = optimizer.row.decoupled(optimizer.hp)
     return {
@@ -69,6 +70,9 @@ def optim_params(optimizer, l2):
         "decay": l2 if decoupled else 0.0,
         "momentum_decay": hp["momentum_decay"],
         "beta1_cycled": False,
+        "ftrl_beta": hp["beta"],
+        "ftrl_l1": hp["l1"],
+        "ftrl_l2": hp["l2"],
     }
 
 
@@ -139,11 +143,19 @@ def schedule_params(estimator, optimizer, fit_updates=None):
     }, name
 
 
-def task_params(estimator, rows, n_train):
+def penalized(estimator, optimizer):
+    """Whether the estimator's penalty applies: not with an optimizer whose
+    penalty is its own (FTRL's l1 and l2)."""
+    return estimator.penalty is not None and not optimizer.row.own_penalty
+
+
+def task_params(estimator, rows, n_train, optimizer=None):
     """The ``Task`` struct, but for ``t`` and ``positive``, which each
     problem's Trainer sets before every epoch."""
     loss_kind, loss_param = kernel_loss(estimator)
-    penalized = estimator.penalty is not None
+    if optimizer is None:
+        optimizer = resolve_optimizer(estimator)
+    is_penalized = penalized(estimator, optimizer)
     if estimator.intercept_decay == "auto":
         intercept_decay = 0.01 if rows.sparse else 1.0
     else:
@@ -157,7 +169,7 @@ def task_params(estimator, rows, n_train):
         "loss_param": float(loss_param),
         "fit_intercept": estimator.fit_intercept,
         "intercept_decay": float(intercept_decay),
-        "l1": estimator.alpha * l1_ratio(estimator) if penalized else 0.0,
+        "l1": estimator.alpha * l1_ratio(estimator) if is_penalized else 0.0,
         "average": float(estimator.average),
         "explode": EXPLODE_FACTOR,
     }
@@ -167,11 +179,11 @@ def kernel_settings(estimator, rows, n_train, validation=None, fit_epochs=None):
     """Everything the epochs of one call need besides the problem arrays:
     the kernel's structs and the stopping rule's parameters.
     ``fit_epochs``: the epochs of a ``fit`` (None in ``partial_fit``)."""
-    penalized = estimator.penalty is not None
-    ratio = l1_ratio(estimator)
-    l2 = estimator.alpha * (1 - ratio) if penalized else 0.0
     optimizer = resolve_optimizer(estimator)
-    task = task_params(estimator, rows, n_train)
+    is_penalized = penalized(estimator, optimizer)
+    ratio = l1_ratio(estimator)
+    l2 = estimator.alpha * (1 - ratio) if is_penalized else 0.0
+    task = task_params(estimator, rows, n_train, optimizer)
     fit_updates = None
     if fit_epochs is not None:
         fit_updates = fit_epochs * -(-max(n_train, 1) // task["batch_size"])
@@ -187,7 +199,7 @@ def kernel_settings(estimator, rows, n_train, validation=None, fit_epochs=None):
         task=task,
         alpha=estimator.alpha,
         l1_ratio=ratio,
-        penalized=penalized,
+        penalized=is_penalized,
         shuffle=estimator.shuffle,
         tol=-np.inf if estimator.tol is None or whole else estimator.tol,
         n_iter_no_change=estimator.n_iter_no_change,

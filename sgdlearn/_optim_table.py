@@ -81,7 +81,23 @@ class Row:
     # Adadelta: lr=1) sets them here.
     default_eta0: float | None = None
     default_schedule: str | None = None
+    # The rule runs with a constant rate only (FTRL: the rate is part of
+    # its per-coordinate state's meaning): another schedule is an error.
+    constant_rate: bool = False
+    # The penalty is the optimizer's own hyperparameters (FTRL's l1, l2):
+    # the estimator's penalty, alpha and l1_ratio must stay at their
+    # defaults (an error otherwise), and the kernel's penalties are off.
+    own_penalty: bool = False
+    # Weights that are a function of the state (FTRL): ``weights(hp, rate,
+    # slots, penalized)`` gives them from the state slots (a tuple of
+    # arrays, the table's order); mixed copies recompute their weights so,
+    # and ``state_of(hp, rate, w, penalized)`` gives a state whose weights
+    # are ``w`` (for a start from coef_init or another optimizer's fit).
+    weights: object = None
+    state_of: object = None
     torch: str = ""  # the torch.optim equivalent, for the docs
+    # The sgdlearn.optim class, when it is not named by ``torch``.
+    cls: str = ""
 
     def slots_for(self, hp):
         """The slots that exist with hyperparameters ``hp``."""
@@ -134,6 +150,32 @@ _DECOUPLED = ("decoupled_weight_decay", Hyper(
 
 def _eps(default):
     return ("eps", Hyper(default, _EPS, "stabilizer of the denominator"))
+
+def ftrl_weights(hp, rate, slots, penalized=True):
+    """FTRL-Proximal's weights from its state (z, n): 0 where |z| <= l1,
+    else -(z - sgn(z) l1) / ((beta + sqrt(n)) / rate + l2); the intercept
+    (``penalized=False``) has l1 = l2 = 0.  In float64, cast back to z's
+    dtype (the kernel's float32 results may differ in the last bit)."""
+    import numpy as np
+
+    z, n = (np.asarray(a, dtype=np.float64) for a in slots)
+    l1, l2 = (hp["l1"], hp["l2"]) if penalized else (0.0, 0.0)
+    step = 1.0 / (l2 + (hp["beta"] + np.sqrt(n)) / rate)
+    w = np.where(np.abs(z) <= l1, 0.0,
+                 step * np.sign(z) * (l1 - np.abs(z)))
+    return w.astype(np.asarray(slots[0]).dtype)
+
+
+def ftrl_state_of(hp, rate, w, penalized=True):
+    """The FTRL state (z, n = 0) whose weights are ``w``: z = -(beta / rate
+    + l2) w - sgn(w) l1."""
+    import numpy as np
+
+    w = np.asarray(w, dtype=np.float64)
+    l1, l2 = (hp["l1"], hp["l2"]) if penalized else (0.0, 0.0)
+    z = -(hp["beta"] / rate + l2) * w - np.sign(w) * l1
+    return z, np.zeros_like(z)
+
 
 OPTIMIZERS = {
     "sgd": Row(
@@ -195,4 +237,19 @@ OPTIMIZERS = {
              _eps(1e-6)),
         slots=(Slot("square_avg"), Slot("acc_delta")),
         default_eta0=1.0, default_schedule="constant", torch="Adadelta()"),
+    "ftrl": Row(
+        OptimKind.FTRL, "FTRL-Proximal (McMahan et al. 2013): per-coordinate "
+        "rates and exact zeros from its own L1",
+        own=(("beta", Hyper(1.0, [Interval(Real, 0, None, closed="neither")],
+                            "beta of the per-coordinate rate "
+                            "eta0 / (beta + sqrt(n))")),
+             ("l1", Hyper(0.0, _EPS, "lambda_1: L1 strength (exact zeros), "
+                          "on the summed loss")),
+             ("l2", Hyper(0.0, _EPS, "lambda_2: L2 strength, on the summed "
+                          "loss"))),
+        slots=(Slot("z"), Slot("n")),
+        identity=("beta", "l1", "l2"),
+        default_eta0=0.5, default_schedule="constant", constant_rate=True,
+        own_penalty=True, weights=ftrl_weights, state_of=ftrl_state_of,
+        torch="no torch equivalent; Vowpal Wabbit's ``--ftrl``", cls="FTRL"),
 }

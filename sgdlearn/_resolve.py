@@ -66,11 +66,13 @@ def resolve_optimizer(estimator):
         row = OPTIMIZERS[optimizer]
         if row.own:
             _check_own_unset(estimator, optimizer, row)
+        _check_own_rules(estimator, optimizer, row)
         return _resolved(optimizer, row,
                          tuple(getattr(estimator, name) for name in row.hypers)
                          + tuple(hyper.default for _, hyper in row.own))
     name, hp = optimizer._validated_rule()
     row = OPTIMIZERS[name]
+    _check_own_rules(estimator, f"{optimizer!r}", row)
     _check_flat_unset(estimator, [n for n in HYPERS if n in row.hypers
                                   or n in hp], optimizer, "optimizer")
     return _resolved(name, row, tuple(hp.get(n, row.default(n))
@@ -85,7 +87,7 @@ def _check_own_unset(estimator, name, row):
     for hyper, _ in row.own:
         value = getattr(estimator, hyper, None)
         if hyper in defaults and value != defaults[hyper]:
-            cls = row.torch.split("(")[0]
+            cls = row.cls or row.torch.split("(")[0]
             raise ValueError(
                 f"{hyper}={value!r} is set on {type(estimator).__name__}, but "
                 f"optimizer={name!r} does not read the estimator's {hyper}: "
@@ -93,6 +95,59 @@ def _check_own_unset(estimator, name, row):
                 f"(default {hyper}={row.default(hyper)!r}). Pass "
                 f"optimizer={cls}({hyper}={value!r}) and leave {hyper} at "
                 f"its default ({defaults[hyper]!r}).")
+
+
+# The estimator parameters a rule with its own penalty (FTRL) does not read.
+_PENALTY_PARAMS = ("penalty", "alpha")
+
+
+def _check_own_rules(estimator, shown, row):
+    """A rule whose penalty is its own (the table's ``own_penalty``) does not
+    read the estimator's penalty, alpha and l1_ratio, and one that runs at a
+    constant rate only (``constant_rate``) takes no other schedule, warm-up
+    or intercept decay: setting one is an error, raised before any state
+    changes (FTRL)."""
+    if not (row.own_penalty or row.constant_rate):
+        return
+    defaults = _defaults(estimator)
+    cls = row.cls or row.torch.split("(")[0]
+    est = type(estimator).__name__
+    if row.own_penalty and estimator.penalty is not None:
+        # penalty=None is no estimator penalty, nothing to conflict (alpha
+        # and l1_ratio are then inert); with the default 'l2' l1_ratio is.
+        for param in _PENALTY_PARAMS:
+            value = getattr(estimator, param)
+            if param in defaults and value != defaults[param]:
+                raise ValueError(
+                    f"{param}={value!r} is set on {est}, but optimizer="
+                    f"{shown} does not read the estimator's penalty: its "
+                    f"penalty is its own l1 and l2 (lambda_1 and lambda_2 of "
+                    f"McMahan et al., on the summed loss, not alpha's "
+                    f"per-sample mean scale). Pass optimizer=sgdlearn.optim."
+                    f"{cls}(l1=..., l2=...) and leave penalty and alpha at "
+                    f"their defaults ({defaults['penalty']!r}, "
+                    f"{defaults['alpha']!r}) or set penalty=None.")
+    if not row.constant_rate:
+        return
+    name, _ = resolve_schedule(estimator)
+    default_rate = (isinstance(estimator.learning_rate, str)
+                    and estimator.learning_rate == defaults["learning_rate"])
+    if name != "constant" and not default_rate:
+        raise ValueError(
+            f"learning_rate={estimator.learning_rate!r} is set on {est}, but "
+            f"optimizer={shown} runs at a constant rate only: eta0 is its "
+            f"per-coordinate alpha, which its state (z, n) was accumulated "
+            f"with. Use learning_rate='constant' (or leave learning_rate at "
+            f"its default) and set the rate with eta0 (default for it: "
+            f"{row.default_eta0}).")
+    for param in ("warmup_steps", "intercept_decay"):
+        value = getattr(estimator, param, None)
+        if param in defaults and value != defaults[param]:
+            raise ValueError(
+                f"{param}={value!r} is set on {est}, but optimizer={shown} "
+                f"does not read it (a constant rate; the intercept is one "
+                f"more FTRL coordinate, without the penalties): leave "
+                f"{param} at its default ({defaults[param]!r}).")
 
 
 def resolve_schedule(estimator):

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
 
-from sgdlearn._resolve import resolve_optimizer
+from sgdlearn._resolve import resolve_optimizer, resolve_rate
 
 
 class Published(NamedTuple):
@@ -92,6 +92,30 @@ def _state_array(shape, dtype, sparse, source=None):
         out = np.empty(shape, dtype=dtype)
         out[...] = source
     return out.transpose(0, 2, 1) if sparse else out
+
+
+def _state_from_weights(estimator, optimizer, state):
+    """A fresh state of a rule whose weights are a function of it (FTRL)
+    that gives the starting weights (zeros, coef_init, or another
+    optimizer's fit on a warm start): without it the first update of a
+    coordinate would replace its weight with the zero state's."""
+    coef, intercept = state["coef"], state["intercept"]
+    if not (coef.any() or intercept.any()):
+        return
+    rate = resolve_rate(estimator, optimizer)[0]
+    for values, target, penalized in (
+            (coef, state["coef_state"], True),
+            (intercept, state["intercept_state"], False)):
+        slots = optimizer.row.state_of(optimizer.hp, rate, values, penalized)
+        for index, slot in enumerate(slots):
+            target[:, index] = slot
+    # The weights of that state (equal to the starting ones up to rounding).
+    state["coef"][...] = optimizer.row.weights(
+        optimizer.hp, rate, tuple(state["coef_state"][:, i]
+                                  for i in range(len(slots))))
+    state["intercept"][...] = optimizer.row.weights(
+        optimizer.hp, rate, tuple(state["intercept_state"][:, i]
+                                  for i in range(len(slots))), False)
 
 
 class ModelState:
@@ -201,6 +225,8 @@ class ModelState:
             counters = getattr(self, "_optimizer_counters", None)
             if counters is not None and counters.shape == state["counters"].shape:
                 state["counters"] = counters.copy()
+        elif optimizer.row.state_of is not None:
+            _state_from_weights(self, optimizer, state)
         return state
 
     def _initial_state(self, X, coef_init, intercept_init):

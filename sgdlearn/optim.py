@@ -25,7 +25,7 @@ from sgdlearn._objects import Hyperparameters
 from sgdlearn._sklearn_compat import Interval
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam",
-           "Adamax", "Adadelta", "Optimizer"]
+           "Adamax", "Adadelta", "FTRL", "Optimizer"]
 
 _UNIT = [Interval(Real, 0, 1, closed="left")]
 _EPS = [Interval(Real, 0, None, closed="left")]
@@ -304,3 +304,50 @@ class Adadelta(Optimizer):
 
     def _rule(self):
         return "adadelta", self.get_params()
+
+
+class FTRL(Optimizer):
+    """FTRL-Proximal (McMahan et al., 2013, Algorithm 1): per-coordinate
+    rates and exact zeros from its own L1; Vowpal Wabbit's ``--ftrl``.
+
+    State per coordinate: ``z`` and ``n`` (``optimizer_state_["z"]``,
+    ``["n"]``).  With ``g`` the loss gradient of the update,
+    ``sigma = (sqrt(n + g**2) - sqrt(n)) / eta0``, ``z += g - sigma * w``,
+    ``n += g**2``, and then the weight is a function of the state:
+    ``w = 0`` if ``|z| <= l1``, else ``-(z - sign(z) l1) / ((beta +
+    sqrt(n)) / eta0 + l2)``.  The estimator's ``eta0`` is the paper's
+    alpha (default for FTRL: 0.5, Vowpal Wabbit's, at a constant rate;
+    another schedule is an error).  Only the coordinates an update touches
+    change, so a sparse update costs O(non-zeros) and a CSR fit equals the
+    dense one.
+
+    The penalty is this object's ``l1`` and ``l2``, the paper's lambda_1
+    and lambda_2 on the *summed* loss (per update, not averaged over the
+    rows as the estimator's ``alpha`` is): the estimator's ``penalty``,
+    ``alpha`` and ``l1_ratio`` are not read and must stay at their defaults.
+    The intercept is one more coordinate with ``x = 1`` and no penalty.
+    A mini-batch update applies the rule once to the batch's mean gradient
+    (FTRL has no batch form of its own).  FTRL is not scale-invariant:
+    ``n`` sums squared gradients, so scale the features.
+
+    Parameters
+    ----------
+    beta : float > 0, default=1.0
+        The per-coordinate rate is ``eta0 / (beta + sqrt(n))``.
+    l1 : float >= 0, default=0.0
+        lambda_1: weights whose ``|z| <= l1`` are exactly zero.
+    l2 : float >= 0, default=0.0
+        lambda_2: L2 shrinkage.
+    """
+
+    _parameter_constraints = {
+        "beta": [Interval(Real, 0, None, closed="neither")],
+        "l1": _EPS, "l2": _EPS}
+
+    def __init__(self, beta=1.0, l1=0.0, l2=0.0):
+        self.beta = beta
+        self.l1 = l1
+        self.l2 = l2
+
+    def _rule(self):
+        return "ftrl", self.get_params()

@@ -157,6 +157,7 @@ OWN_DEFAULTS = {
                   decoupled_weight_decay=False),
     "adamax": dict(beta_1=0.9, beta_2=0.999, eps=1e-8),
     "adadelta": dict(rho=0.9, eps=1e-6),
+    "ftrl": dict(beta=1.0, l1=0.0, l2=0.0),
 }
 
 
@@ -180,7 +181,8 @@ class Optimizer:
 
     def _init(self, name, shape, *, momentum=0.9, beta_1=0.9, beta_2=0.999,
               eps=1e-8, rho=0.99, centered=False, momentum_decay=4e-3,
-              decoupled_weight_decay=False):
+              decoupled_weight_decay=False, beta=1.0, l1=0.0, l2=0.0):
+        self.beta, self.l1, self.l2 = beta, l1, l2  # FTRL's
         self.name, self.mu, self.b1, self.b2 = name, momentum, beta_1, beta_2
         self.eps, self.r, self.centered = eps, rho, centered
         self.psi, self.decoupled = momentum_decay, decoupled_weight_decay
@@ -225,6 +227,8 @@ class Optimizer:
             w -= lr * dx
         elif name in ("nadam", "radam", "adamax"):
             self._torch_lazy(w, g, lr, k, present)
+        elif name == "ftrl":
+            self._ftrl(w, g, eta, present)
         else:  # adam, amsgrad, adamw: lazy, absent coordinates stay frozen
             P = present
             self.m[P] += (1 - self.b1) * (g[P] - self.m[P])
@@ -235,6 +239,27 @@ class Optimizer:
                 v = self.vmax
             denom = np.sqrt(v[P]) / math.sqrt(1 - self.b2 ** k) + self.eps
             w[P] -= lr / (1 - self.b1 ** k) * self.m[P] / denom
+
+    def _ftrl(self, w, g, alpha, P):
+        """FTRL-Proximal, McMahan et al. 2013, Algorithm 1, on the present
+        coordinates (z in self.m, n in self.v): the weight is a function of
+        (z, n), computed before the coordinate's update and used for sigma;
+        stored after it (the value the paper computes at the next touch).
+        Untouched coordinates change nothing."""
+        z, n, g = self.m[P], self.v[P], g[P]
+        w_now = self._ftrl_weights(z, n, alpha)
+        sigma = (np.sqrt(n + g * g) - np.sqrt(n)) / alpha
+        z = z + g - sigma * w_now
+        n = n + g * g
+        self.m[P], self.v[P] = z, n
+        w[P] = self._ftrl_weights(z, n, alpha)
+
+    def _ftrl_weights(self, z, n, alpha):
+        """w_i = 0 if |z_i| <= l1, else -(z_i - sgn(z_i) l1) / ((beta +
+        sqrt(n_i)) / alpha + l2)."""
+        return np.where(np.abs(z) <= self.l1, 0.0,
+                        -(z - np.sign(z) * self.l1)
+                        / ((self.beta + np.sqrt(n)) / alpha + self.l2))
 
     def _torch_lazy(self, w, g, lr, k, P):
         """NAdam, RAdam, Adamax (torch 2.13) on the present coordinates;
@@ -303,6 +328,11 @@ class Model:
             centered=centered))
         self.schedule_params["optimizer"] = optimizer
         self.opt_w = Optimizer(optimizer, n_features, **hyper)
+        if optimizer == "ftrl":
+            # Its penalty is its own l1, l2, without the intercept's; the
+            # estimator's is not read.
+            hyper = {**hyper, "l1": 0.0, "l2": 0.0}
+            self.alpha = self.l1_ratio = self.lam = self.l1 = 0.0
         self.opt_b = Optimizer(optimizer, 1, **hyper)
         self.w = np.zeros(n_features) if coef is None else np.array(coef, float)
         self.b = np.array([float(intercept)])
@@ -401,3 +431,42 @@ class Model:
                      np.where(z < 0, np.minimum(0.0, z + (self.u - q)), z))
         self.q[mask] = q + w - z
         self.w[mask] = w
+
+
+# ----------------------------------------------------------------------------
+# FTRL-Proximal in Vowpal Wabbit's operation order (ftrl.cc
+# inner_update_proximal), in the dtype of the weights: the spec's
+# FTRLProximal(f32=True), which is bit-exact with ``vw --ftrl``, but with the
+# score computed as the kernel computes it (float64, given to it).
+class FTRLProximalVW:
+    """Per-sample FTRL on float32 (or float64) coefficients; the intercept
+    (float64, no penalty) is one more coordinate with x = 1."""
+
+    def __init__(self, d, alpha, beta=1.0, l1=0.0, l2=0.0, dtype=np.float32):
+        F = self.F = dtype
+        self.alpha, self.beta, self.l1, self.l2 = F(alpha), F(beta), F(l1), F(l2)
+        self.z, self.n, self.w = np.zeros(d, F), np.zeros(d, F), np.zeros(d, F)
+        self.zb = self.nb = self.b = 0.0
+        self.alpha_b, self.beta_b = float(alpha), float(beta)
+
+    def learn_one(self, x, dloss):
+        """Update on row x (dense, the weights' dtype) with loss derivative
+        ``dloss`` (float64, the kernel's)."""
+        F, P = self.F, np.flatnonzero(x)
+        g = F(dloss) * x[P]
+        ng = self.n[P] + g * g
+        sigma = (np.sqrt(ng) - np.sqrt(self.n[P])) / self.alpha
+        self.z[P] += g - sigma * self.w[P]
+        self.n[P] = ng
+        z = self.z[P]
+        step = F(1) / (self.l2 + (self.beta + np.sqrt(ng)) / self.alpha)
+        self.w[P] = np.where(np.abs(z) <= self.l1, F(0),
+                             step * np.sign(z) * (self.l1 - np.abs(z)))
+        # The intercept: float64, lambda_1 = lambda_2 = 0.
+        ng = self.nb + dloss * dloss
+        sigma = (math.sqrt(ng) - math.sqrt(self.nb)) / self.alpha_b
+        self.zb += dloss - sigma * self.b
+        self.nb = ng
+        step = 1.0 / ((self.beta_b + math.sqrt(ng)) / self.alpha_b)
+        self.b = 0.0 if self.zb == 0 else step * math.copysign(1.0, self.zb) * (
+            -abs(self.zb))

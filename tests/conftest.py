@@ -106,13 +106,17 @@ def load_reference():
 # The optimizer table drives the tests' parametrization: a new optimizer is
 # picked up everywhere without editing a test file.
 from sgdlearn._optim_table import OPTIMIZERS as OPTIMIZER_TABLE  # noqa: E402
-from sgdlearn.optim import Adadelta, Adamax, NAdam, RAdam  # noqa: E402
+from sgdlearn.optim import FTRL, Adadelta, Adamax, NAdam, RAdam  # noqa: E402
 
 OPTIMIZER_NAMES = tuple(OPTIMIZER_TABLE)
 # The optimizers whose sparse updates equal their dense ones exactly (the
 # others are "lazy" on untouched coordinates, see the table's ``sparse``).
 EXACT_ON_CSR = tuple(name for name, row in OPTIMIZER_TABLE.items()
                      if row.sparse == "exact")
+# The optimizers whose penalty is their own (FTRL's l1, l2): they take the
+# estimator's penalty=None (or its defaults) and no intercept_decay.
+OWN_PENALTY = tuple(name for name, row in OPTIMIZER_TABLE.items()
+                    if row.own_penalty)
 
 
 def per_optimizer(cases, default=None):
@@ -173,4 +177,9 @@ OPTIMIZER_CASES = per_optimizer({
     # Adadelta's own (constant), see resolve_rate.
     "adadelta": dict(optimizer=Adadelta(rho=0.95), eta0=1.0,
                      learning_rate="constant"),
+    # FTRL runs at a constant rate only, with its own penalty (penalty=None
+    # or the estimator's default).
+    "ftrl": dict(optimizer="ftrl", eta0=0.2, learning_rate="constant"),
+    "ftrl_l1_l2": dict(optimizer=FTRL(beta=0.5, l1=0.05, l2=0.1), eta0=0.3,
+                       learning_rate="constant"),
 }, default=default_case(eta0=0.05))

@@ -38,13 +38,20 @@ OPTIMIZERS = [name for name in OPTIMIZER_NAMES if name != "sgd"]
 
 # AdaGrad's steps shrink as sqrt(sum g^2) grows: it needs a larger rate, as
 # does Adadelta (torch's lr=1).
-ETA0 = {"adagrad": 0.1, "adadelta": 1.0}
+ETA0 = {"adagrad": 0.1, "adadelta": 1.0, "ftrl": 0.5}
+# FTRL's penalty is its own: scikit-learn's checks set alpha=0.01 on
+# regressors, which FTRL refuses alongside the estimator's default
+# penalty='l2' and accepts (inert) with penalty=None.
+EXTRA = {"ftrl": dict(penalty=None)}
 
 ESTIMATORS = [
     GDClassifier(),
     GDRegressor(),
-    *(GDClassifier(optimizer=name, eta0=ETA0.get(name, 0.01)) for name in OPTIMIZERS),
-    *(GDRegressor(optimizer=name, eta0=ETA0.get(name, 0.01)) for name in OPTIMIZERS),
+    *(GDClassifier(optimizer=name, eta0=ETA0.get(name, 0.01),
+                   **EXTRA.get(name, {})) for name in OPTIMIZERS),
+    *(GDRegressor(optimizer=name, eta0=ETA0.get(name, 0.01),
+                  **EXTRA.get(name, {})) for name in OPTIMIZERS),
+    GDClassifier(optimizer="ftrl", batch_size=8, average=True),
     GDClassifier(optimizer="adam", batch_size=16, average=True),
     GDRegressor(optimizer="nesterov", batch_size="full", learning_rate="cosine"),
     GDClassifier(optimizer="rmsprop", centered=True, batch_size=5,

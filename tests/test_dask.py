@@ -27,6 +27,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils._param_validation import InvalidParameterError
 
 from sgdlearn import GDClassifier, GDRegressor
+from sgdlearn.optim import FTRL
 
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
@@ -387,6 +388,10 @@ ONE_SHARD_CASES = {
     "multioutput-regressor-adagrad": (GDRegressor(optimizer="adagrad",
                                                   eta0=0.1, average=True),
                                       {"outputs": 2}),
+    # Mixing recomputes FTRL's weights from the mixed (z, n): with one
+    # shard, the same weights.
+    "ftrl-l1-ovr": (GDClassifier(loss="log_loss", optimizer=FTRL(l1=0.5)),
+                    {"multiclass": True}),
 }
 
 

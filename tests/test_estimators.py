@@ -16,8 +16,9 @@ from sklearn.preprocessing import StandardScaler
 
 import sgdlearn._engine
 from sgdlearn import GDClassifier, GDRegressor
+from sgdlearn.optim import FTRL
 
-from .conftest import OPTIMIZER_NAMES, per_optimizer
+from .conftest import OPTIMIZER_NAMES, OWN_PENALTY, per_optimizer
 
 OPTIMIZERS = OPTIMIZER_NAMES
 # A learning rate that suits each optimizer on standardized features, for
@@ -25,11 +26,11 @@ OPTIMIZERS = OPTIMIZER_NAMES
 ETA0 = per_optimizer({
     "sgd": 0.01, "momentum": 0.01, "nesterov": 0.01, "adagrad": 0.5,
     "rmsprop": 0.01, "adam": 0.01, "amsgrad": 0.01, "adamw": 0.01,
-    "adadelta": 1.0}, default=lambda name: 0.01)
+    "adadelta": 1.0, "ftrl": 0.5}, default=lambda name: 0.01)
 FULL_BATCH_ETA0 = per_optimizer({
     "sgd": 1.0, "momentum": 0.1, "nesterov": 0.1, "adagrad": 0.1,
     "rmsprop": 0.01, "adam": 0.1, "amsgrad": 0.1, "adamw": 0.1,
-    "adadelta": 1.0}, default=lambda name: 0.1)
+    "adadelta": 1.0, "ftrl": 0.5}, default=lambda name: 0.1)
 
 
 
@@ -454,13 +455,18 @@ def test_passive_aggressive_schedules(breast_cancer, learning_rate):
 def test_strong_l1_gives_exact_zeros_with_every_optimizer(breast_cancer, optimizer,
                                                          layout):
     """Cumulative truncation follows every optimizer's step: a strong L1
-    penalty leaves most weights exactly zero, and a weak one few."""
+    penalty leaves most weights exactly zero, and a weak one few (FTRL: its
+    own l1, on the summed loss)."""
     X, y = breast_cancer
     X = sp.csr_array(X) if layout == "csr" else X
     params = dict(loss="log_loss", optimizer=optimizer, penalty="l1",
                   learning_rate="constant", eta0=ETA0[optimizer], max_iter=10,
                   tol=None, random_state=0)
-    strong = GDClassifier(alpha=0.05, **params).fit(X, y)
-    weak = GDClassifier(alpha=1e-6, **params).fit(X, y)
+    strong, weak = dict(alpha=0.05), dict(alpha=1e-6)
+    if optimizer in OWN_PENALTY:
+        params["penalty"] = None
+        strong, weak = (dict(optimizer=FTRL(l1=l1)) for l1 in (50.0, 1e-4))
+    strong = GDClassifier(**{**params, **strong}).fit(X, y)
+    weak = GDClassifier(**{**params, **weak}).fit(X, y)
     assert np.count_nonzero(strong.coef_ == 0) >= 10  # of 30 (measured 11-30)
     assert np.count_nonzero(weak.coef_ == 0) <= 2

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._kernels._select import baseline, kernel
 
-from .conftest import OPTIMIZER_CASES
+from .conftest import OPTIMIZER_CASES, OWN_PENALTY
 
 GOLDEN = Path(__file__).with_name("golden.npz")
 
@@ -75,12 +75,27 @@ def _cases():
                         yield f"{problem}-{opt}-{batch}-{layout}-{dtype}"
 
 
+_PENALTY_AND_SCHEDULE = ("alpha", "penalty", "l1_ratio", "learning_rate",
+                         "power_t", "warmup_steps", "decay_steps", "decay_rate")
+
+
+def _rule(case):
+    optimizer = case["optimizer"]
+    return optimizer if isinstance(optimizer, str) else (
+        optimizer._validated_rule()[0])
+
+
 def _train(case):
     problem, opt, batch, layout, dtype = case.split("-")
     Estimator, params, kind = PROBLEMS[problem]
     params = {"alpha": 1e-3, **params}
     weighted = params.pop("sample_weight", False)
     X, y, sw = _data(kind, layout, DTYPES[dtype])
+    if _rule(OPTIMIZERS[opt]) in OWN_PENALTY:
+        # FTRL: its own penalty, at a constant rate: the problem's penalty
+        # and schedule do not apply (its averaging does).
+        params = {key: value for key, value in params.items()
+                  if key not in _PENALTY_AND_SCHEDULE}
     # The problem's schedule (step_schedule) wins over an optimizer case's.
     model = Estimator(**{**OPTIMIZERS[opt], **params}, batch_size=BATCHES[batch],
                       max_iter=3, tol=None,

@@ -21,7 +21,7 @@ def _fit_with(monkeypatch, kernel, make, X, y):
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adagrad", "rmsprop",
-                                       "adam", "amsgrad", "adamw"])
+                                       "adam", "amsgrad", "adamw", "ftrl"])
 @pytest.mark.parametrize("batch_size", [1, 16])
 def test_builds_agree(monkeypatch, digits, diabetes, layout, dtype, optimizer,
                       batch_size):

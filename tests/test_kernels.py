@@ -121,7 +121,16 @@ def check_against_reference(task, X, y, sw, n_epochs=3, lazy=None, **params):
 def _params(optimizer, **params):
     base = dict(penalty=None, alpha=0.01, learning_rate="invscaling",
                 power_t=0.5, batch_size=1)
-    return {**base, **OPTIMIZERS[optimizer], **params}
+    params = {**base, **OPTIMIZERS[optimizer], **params}
+    if _row(params).own_penalty:
+        # FTRL: its penalty is its own (the case's l1, l2), at the case's
+        # constant rate.
+        params.update(penalty=None, learning_rate="constant")
+    return params
+
+
+def _row(params):
+    return resolve_optimizer(GDRegressor(optimizer=params["optimizer"])).row
 
 
 # ----------------------------------------------------------------------------
@@ -433,6 +442,8 @@ def test_penalty(penalty, optimizer, batch_size):
     # The L1 truncation moves eta0 * alpha per update: Adadelta's nominal
     # rate (1.0) is some 300 times its early steps, so it gets less alpha.
     alpha = 0.02 if OPTIMIZERS[optimizer]["eta0"] < 0.5 else 0.001
+    if _row(OPTIMIZERS[optimizer]).own_penalty and penalty is not None:
+        pytest.skip("FTRL's penalty is its own l1, l2 (tests/test_ftrl.py)")
     params = _params(optimizer, penalty=penalty, alpha=alpha, l1_ratio=0.4,
                      batch_size=batch_size)
     est, model = check_against_reference("reg", X_DENSE, Y_REG, SW, **params)

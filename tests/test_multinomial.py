@@ -16,6 +16,7 @@ from sgdlearn import GDClassifier
 from .conftest import (
     EXACT_ON_CSR,
     OPTIMIZER_NAMES,
+    OWN_PENALTY,
     assert_same_state,
     load_reference,
     snapshot,
@@ -67,13 +68,16 @@ OPTIMIZERS = OPTIMIZER_NAMES
 @pytest.mark.parametrize("batch_size", [1, 7, "full"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_multinomial_matches_numpy_softmax_rule(optimizer, batch_size, dtype):
+    # FTRL's penalty is its own: no estimator penalty for it.
+    alpha = 0.0 if optimizer in OWN_PENALTY else 0.01
     clf = GDClassifier(loss="log_loss", multi_class="multinomial",
-                       optimizer=optimizer, batch_size=batch_size, penalty="l2",
+                       optimizer=optimizer, batch_size=batch_size,
+                       penalty="l2" if alpha else None,
                        alpha=0.01, learning_rate="constant", eta0=0.05,
                        shuffle=False, max_iter=3, tol=None)
     clf.fit(X.astype(dtype), Y, sample_weight=SW)
     W, b = softmax_reference(X, Y, SW, optimizer=optimizer, batch_size=batch_size,
-                             epochs=3, alpha=0.01)
+                             epochs=3, alpha=alpha)
     tol = dict(rtol=1e-10, atol=1e-12) if dtype == np.float64 else dict(
         rtol=1e-4, atol=1e-5)
     assert_allclose(clf.coef_, W, **tol)
@@ -87,7 +91,8 @@ def test_multinomial_csr(optimizer):
     Xs[RNG.random(Xs.shape) < 0.5] = 0.0
     params = dict(loss="log_loss", multi_class="multinomial", optimizer=optimizer,
                   batch_size=4, penalty=None, learning_rate="constant", eta0=0.05,
-                  shuffle=False, max_iter=2, tol=None, intercept_decay=1.0)
+                  shuffle=False, max_iter=2, tol=None,
+                  intercept_decay="auto" if optimizer in OWN_PENALTY else 1.0)
     sparse = GDClassifier(**params).fit(sp.csr_array(Xs), Y, sample_weight=SW)
     W, b = softmax_reference(sp.csr_array(Xs), Y, SW, optimizer=optimizer,
                              batch_size=4, epochs=2,

@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays  # noqa: E402
 
 from sgdlearn import DivergenceError, GDClassifier, GDRegressor  # noqa: E402
 
-from .conftest import OPTIMIZER_NAMES  # noqa: E402
+from .conftest import OPTIMIZER_NAMES, OWN_PENALTY  # noqa: E402
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -30,6 +30,15 @@ DOCUMENTED = ("has to be greater than one",)
 
 
 def _common_params(draw):
+    params = _drawn_params(draw)
+    if params["optimizer"] in OWN_PENALTY:
+        # FTRL: its own penalty at a constant rate (the estimator's penalty
+        # and schedule are errors: tests/test_ftrl.py).
+        params.update(penalty=None, learning_rate="constant", warmup_steps=0)
+    return params
+
+
+def _drawn_params(draw):
     return dict(
         optimizer=draw(st.sampled_from(OPTIMIZERS)),
         batch_size=draw(st.sampled_from([1, 2, 7, "full"])),

@@ -80,6 +80,13 @@ Y_CLF = (X @ _coef + 0.3 * rng.normal(size=36) > 0).astype(int)
 SW = rng.uniform(0.5, 2.0, 36)
 
 
+# Rules without a torch equivalent (FTRL: the table's ``cls``) are tested
+# against their own references (tests/test_ftrl.py).
+OPTIMIZERS = {case: params for case, params in OPTIMIZERS.items()
+              if not TABLE[rule_of(params)[0]].cls}
+
+
+
 
 # ----------------------------------------------------------------------------
 # torch's learning rates, in its schedulers' closed forms (k = 0, 1, ...)

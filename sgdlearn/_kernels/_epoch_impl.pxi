@@ -79,6 +79,9 @@ cdef struct Epoch:
     Py_ssize_t look         # CSR: rows ahead whose coordinates' weights and
     #                         state are prefetched into L2 (0: none)
     Optim opt
+    Optim opt_b             # the intercept's when opt's FTRL penalties are
+    bint own_b              # set (own_b): opt without them (any other
+    #                         optimizer updates the intercept with opt)
     Update upd
     Schedule sched
     const volatile int* stop    # another thread sets stop[0] to end the
@@ -284,6 +287,9 @@ cdef void set_run(Epoch* ep, Optim optim, Schedule schedule, Task task,
     if not averaging:
         ep.task.average = 0.0
     ep.opt = optim
+    ep.opt_b = optim
+    ep.opt_b.ftrl_l1 = ep.opt_b.ftrl_l2 = 0.0
+    ep.own_b = optim.ftrl_l1 != 0 or optim.ftrl_l2 != 0
     start_updates(&ep.opt, &ep.upd, step, mu_product)
     ep.sched = schedule
     ep.stop = &stop[0] if stop is not None and stop.shape[0] else NULL

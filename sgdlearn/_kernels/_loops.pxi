@@ -72,7 +72,8 @@ cdef void update(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, const floating* G,
                      sc.gscale[k], idx, n)
     if ep.task.fit_intercept:
         for k in range(m.K):
-            apply_update(&ep.opt, &ep.upd, 0.0, ep.task.intercept_decay,
+            apply_update(&ep.opt_b if ep.own_b else &ep.opt, &ep.upd, 0.0,
+                         ep.task.intercept_decay,
                          &m.b[k], at(m.Sb, k * m.srow_b, &one),
                          at(m.Sb, k * m.srow_b + 1, &one),
                          at(m.Sb, k * m.srow_b + 2, &one), 1,

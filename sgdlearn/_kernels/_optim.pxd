@@ -7,6 +7,7 @@
 from cython cimport floating
 from libc.math cimport sqrt, sqrtf
 
+from sgdlearn._kernels._ftrl cimport ftrl_coords, ftrl_sparse
 from sgdlearn._kernels._optim_torch cimport (
     adadelta_coords, adamax_coords, nadam_coords, radam_coords,
     sparse_adadelta)
@@ -25,6 +26,7 @@ cpdef enum OptimKind:
     RADAM = 9
     ADAMAX = 10
     ADADELTA = 11
+    FTRL = 12
 
 
 # Per-kind properties, asked by name (never by the enum's order), so that a
@@ -48,6 +50,8 @@ cdef inline int divisor_slot(int kind) noexcept nogil:
     learning without any weight going non-finite (see _watch.pxi)."""
     if kind == ADAGRAD or kind == RMSPROP or kind == ADADELTA:
         return 0
+    if kind == FTRL:
+        return 1
     if kind == AMSGRAD:
         return 2
     if bias_corrected(kind):
@@ -69,6 +73,9 @@ cdef struct Optim:
     double momentum_decay  # NAdam's psi
     bint beta1_cycled    # the schedule sets beta1 before every update
     #                      (OneCycleLR, CyclicLR): 1 - beta1 ** step
+    double ftrl_beta     # FTRL-Proximal's beta, lambda_1 and lambda_2 (the
+    double ftrl_l1       # intercept's Optim, Epoch.opt_b, has l1 = l2 = 0)
+    double ftrl_l2
 
 
 cdef struct Update:
@@ -350,6 +357,14 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
     if (kind == NADAM or kind == RADAM or kind == ADAMAX
             or kind == ADADELTA):
         torch_update(o, u, l2, vscale, w, s0, s1, sstep, g, gscale, idx, n)
+        return
+    if kind == FTRL:  # _ftrl.pxd; its penalties are o's, not l2 / vscale
+        if idx == NULL:
+            ftrl_coords(w, s0, s1, 1, g, gscale, NULL, n, u.lr, o.ftrl_beta,
+                        o.ftrl_l1, o.ftrl_l2)
+        else:
+            ftrl_sparse(w, s0, s1, sstep, g, gscale, idx, n, u.lr,
+                        o.ftrl_beta, o.ftrl_l1, o.ftrl_l2)
         return
     if kind == SGD:
         gs = -u.lr * vscale * gscale
