@@ -35,22 +35,29 @@ cdef inline void ftrl_coords(floating* w, floating* z, floating* nsq,
     (float32: VW's results)."""
     cdef Py_ssize_t jj, j, s
     cdef floating gj, ng, root, sigma, zj, az, step
+    cdef floating inv_alpha = 1 / alpha
     for jj in range(n):
         j = jj if idx == NULL else idx[jj]
         s = j * ss
         gj = gs * g[jj]
         ng = nsq[s] + gj * gj
         root = _ftrl_root(ng)
-        sigma = (root - _ftrl_root(nsq[s])) / alpha
+        if floating is float:  # VW's operations: its float32 results
+            sigma = (root - _ftrl_root(nsq[s])) / alpha
+        else:  # a multiplication (within an ulp of the division)
+            sigma = (root - _ftrl_root(nsq[s])) * inv_alpha
         zj = z[s] + (gj - sigma * w[j])
         z[s] = zj
         nsq[s] = ng
         az = fabs(zj)
         if az <= l1:
             w[j] = 0
-        else:
+        elif floating is float:
             step = 1 / (l2 + (beta + root) / alpha)
             w[j] = step * (l1 - az) if zj > 0 else step * (az - l1)
+        else:
+            step = (l1 - az) / (l2 + (beta + root) * inv_alpha)
+            w[j] = step if zj > 0 else -step
 
 
 # Coordinates per chunk of a sparse update: the square roots and divisions
@@ -76,6 +83,7 @@ cdef inline void ftrl_sparse(floating* w, floating* z, floating* nsq,
     cdef floating wq[FTRL_CHUNK]
     cdef Py_ssize_t start, q, cn, s
     cdef floating gj, ng, root, sigma, zj, az, step
+    cdef floating inv_alpha = 1 / alpha
     start = 0
     while start < n:
         cn = min(<Py_ssize_t> FTRL_CHUNK, n - start)
@@ -89,11 +97,17 @@ cdef inline void ftrl_sparse(floating* w, floating* z, floating* nsq,
             gj = gq[q]
             ng = nq[q] + gj * gj
             root = _ftrl_root(ng)
-            sigma = (root - _ftrl_root(nq[q])) / alpha
-            zj = zq[q] + (gj - sigma * wq[q])
-            az = fabs(zj)
-            step = 1 / (l2 + (beta + root) / alpha)
-            step = step * (l1 - az)
+            if floating is float:  # VW's operations: its float32 results
+                sigma = (root - _ftrl_root(nq[q])) / alpha
+                zj = zq[q] + (gj - sigma * wq[q])
+                az = fabs(zj)
+                step = 1 / (l2 + (beta + root) / alpha)
+                step = step * (l1 - az)
+            else:  # one division, not three (within an ulp of them)
+                sigma = (root - _ftrl_root(nq[q])) * inv_alpha
+                zj = zq[q] + (gj - sigma * wq[q])
+                az = fabs(zj)
+                step = (l1 - az) / (l2 + (beta + root) * inv_alpha)
             step = step if zj > 0 else -step
             wq[q] = 0 if az <= l1 else step
             zq[q] = zj
