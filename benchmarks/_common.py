@@ -194,6 +194,16 @@ def sparse_data(n, d, nnz, seed=SEED):
     rng = np.random.default_rng(seed)
     p = 1.0 / (np.arange(d) + 10.0)
     p = p[rng.permutation(d)] / p.sum()
+    X = csr_rows(rng, n, nnz, p)
+    w = rng.standard_normal(d)
+    return Data(X, *_targets(X @ w, rng))
+
+
+def csr_rows(rng, n, nnz, p):
+    """CSR (float64, int32 indices) of n rows with exactly ``nnz`` distinct
+    sorted columns each, column j drawn with probability p[j], values
+    N(0, 1/nnz)."""
+    d = len(p)
     cols = np.sort(rng.choice(d, size=(n, nnz), p=p), axis=1)
     while True:
         dup = np.zeros(cols.shape, dtype=bool)
@@ -204,10 +214,8 @@ def sparse_data(n, d, nnz, seed=SEED):
         cols.sort(axis=1)
     values = rng.standard_normal(n * nnz) / np.sqrt(nnz)
     indptr = np.arange(0, n * nnz + 1, nnz, dtype=np.int32)
-    X = sp.csr_matrix((values, cols.ravel().astype(np.int32), indptr),
-                      shape=(n, d))
-    w = rng.standard_normal(d)
-    return Data(X, *_targets(X @ w, rng))
+    return sp.csr_matrix((values, cols.ravel().astype(np.int32), indptr),
+                         shape=(n, d))
 
 
 # ----------------------------------------------------------------------

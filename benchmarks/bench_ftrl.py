@@ -18,11 +18,11 @@ defaults), tol=None, shuffle=True.  Target: ratio <= 1.0.
 """
 
 import numpy as np
-import scipy.sparse as sp
 from _common import (
     SEED,
     best_of,
     compare,
+    csr_rows,
     footer,
     header,
     log_loss_accuracy,
@@ -47,18 +47,7 @@ def hashed_sparse_truth(n, d=D, nnz=NNZ, n_frequent=20_000, n_informative=2_000,
     ranks = rng.permutation(d)  # column j has frequency rank ranks[j]
     p = 1.0 / (ranks + 10.0)
     p /= p.sum()
-    cols = np.sort(rng.choice(d, size=(n, nnz), p=p), axis=1)
-    while True:
-        dup = np.zeros(cols.shape, dtype=bool)
-        dup[:, 1:] = cols[:, 1:] == cols[:, :-1]
-        if not dup.any():
-            break
-        cols[dup] = rng.choice(d, size=int(dup.sum()), p=p)
-        cols.sort(axis=1)
-    values = rng.standard_normal(n * nnz) / np.sqrt(nnz)
-    indptr = np.arange(0, n * nnz + 1, nnz, dtype=np.int32)
-    X = sp.csr_matrix((values, cols.ravel().astype(np.int32), indptr),
-                      shape=(n, d))
+    X = csr_rows(rng, n, nnz, p)
     frequent = np.flatnonzero(ranks < n_frequent)
     informative = rng.choice(frequent, n_informative, replace=False)
     w = np.zeros(d)
