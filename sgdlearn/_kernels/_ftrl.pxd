@@ -14,14 +14,9 @@
 # NULL / 1, so the inlined dense copy has a unit stride); sparse rows: the
 # coordinates idx[:n], state of coordinate j at z[j * ss], n[j * ss].
 from cython cimport floating
-from libc.math cimport fabs, sqrt, sqrtf
+from libc.math cimport fabs
 
-
-cdef inline floating _ftrl_root(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
+from sgdlearn._kernels._fmath cimport fsqrt
 
 
 cdef inline void ftrl_coords(floating* w, floating* z, floating* nsq,
@@ -41,11 +36,11 @@ cdef inline void ftrl_coords(floating* w, floating* z, floating* nsq,
         s = j * ss
         gj = gs * g[jj]
         ng = nsq[s] + gj * gj
-        root = _ftrl_root(ng)
+        root = fsqrt(ng)
         if floating is float:  # VW's operations: its float32 results
-            sigma = (root - _ftrl_root(nsq[s])) / alpha
+            sigma = (root - fsqrt(nsq[s])) / alpha
         else:  # a multiplication (within an ulp of the division)
-            sigma = (root - _ftrl_root(nsq[s])) * inv_alpha
+            sigma = (root - fsqrt(nsq[s])) * inv_alpha
         zj = z[s] + (gj - sigma * w[j])
         z[s] = zj
         nsq[s] = ng
@@ -96,15 +91,15 @@ cdef inline void ftrl_sparse(floating* w, floating* z, floating* nsq,
         for q in range(cn):
             gj = gq[q]
             ng = nq[q] + gj * gj
-            root = _ftrl_root(ng)
+            root = fsqrt(ng)
             if floating is float:  # VW's operations: its float32 results
-                sigma = (root - _ftrl_root(nq[q])) / alpha
+                sigma = (root - fsqrt(nq[q])) / alpha
                 zj = zq[q] + (gj - sigma * wq[q])
                 az = fabs(zj)
                 step = 1 / (l2 + (beta + root) / alpha)
                 step = step * (l1 - az)
             else:  # one division, not three (within an ulp of them)
-                sigma = (root - _ftrl_root(nq[q])) * inv_alpha
+                sigma = (root - fsqrt(nq[q])) * inv_alpha
                 zj = zq[q] + (gj - sigma * wq[q])
                 az = fabs(zj)
                 step = (l1 - az) / (l2 + (beta + root) * inv_alpha)

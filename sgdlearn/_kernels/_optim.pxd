@@ -5,8 +5,9 @@
 # compiler unswitches and vectorizes it) and sparse rows (gather/scatter
 # through ``idx``).  The switch on the optimizer kind sits outside the loops.
 from cython cimport floating
-from libc.math cimport sqrt, sqrtf
+from libc.math cimport sqrt
 
+from sgdlearn._kernels._fmath cimport fsqrt
 from sgdlearn._kernels._ftrl cimport ftrl_coords, ftrl_sparse
 from sgdlearn._kernels._optim_torch cimport (
     adadelta_coords, adamax_coords, nadam_coords, radam_coords,
@@ -169,13 +170,6 @@ cdef inline void begin_update(const Optim* o, Update* u,
 
 cdef inline Py_ssize_t col(const int* idx, Py_ssize_t jj) noexcept nogil:
     return jj if idx == NULL else idx[jj]
-
-
-cdef inline floating fsqrt(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
 
 
 # Coordinates per chunk of a sparse adaptive update: the sqrt and division

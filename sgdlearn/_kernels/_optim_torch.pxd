@@ -13,14 +13,9 @@
 # an absent coordinate does not move in a dense run either, and its decaying
 # averages are caught up in closed form (catch_up in _lazy.pxd).
 from cython cimport floating
-from libc.math cimport fabs, sqrt, sqrtf
+from libc.math cimport fabs
 
-
-cdef inline floating _root(floating x) noexcept nogil:
-    if floating is float:
-        return sqrtf(x)
-    else:
-        return sqrt(x)
+from sgdlearn._kernels._fmath cimport fsqrt
 
 
 cdef inline void nadam_coords(floating* w, floating* m, floating* v,
@@ -40,7 +35,7 @@ cdef inline void nadam_coords(floating* w, floating* m, floating* v,
         gj = gs * g[jj] + l2 * w[j]
         m[s] += b1c * (gj - m[s])
         v[s] = b2 * v[s] + b2c * gj * gj
-        d = _root(v[s] * inv_bc2) + eps
+        d = fsqrt(v[s] * inv_bc2) + eps
         w[j] -= (cg * gj + cm * m[s]) / d
 
 
@@ -62,7 +57,7 @@ cdef inline void radam_coords(floating* w, floating* m, floating* v,
             gj = gs * g[jj] + l2 * w[j]
             m[s] += b1c * (gj - m[s])
             v[s] = b2 * v[s] + b2c * gj * gj
-            w[j] -= step * m[s] / (_root(v[s]) + eps)
+            w[j] -= step * m[s] / (fsqrt(v[s]) + eps)
     else:
         for jj in range(n):
             j = jj if idx == NULL else idx[jj]
@@ -109,7 +104,7 @@ cdef inline void adadelta_coords(floating* w, floating* v, floating* a,
         v[s] = rho * v[s] + rc * gj * gj
         # One root of the ratio (torch takes two roots): within an ulp, and
         # a root costs as much as a division.
-        dx = _root((a[s] + eps) / (v[s] + eps)) * gj
+        dx = fsqrt((a[s] + eps) / (v[s] + eps)) * gj
         a[s] = rho * a[s] + rc * dx * dx
         w[j] -= lr * dx
 
@@ -147,7 +142,7 @@ cdef inline void sparse_adadelta(floating* w, floating* v, floating* a,
             num[q] = a[j * ss] + eps
             den[q] = v[j * ss] + eps
         for q in range(cn):
-            num[q] = _root(num[q] / den[q])
+            num[q] = fsqrt(num[q] / den[q])
         for q in range(cn):
             j = idx[start + q]
             dx = num[q] * gg[q]
