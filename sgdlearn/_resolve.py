@@ -82,9 +82,13 @@ def resolve_optimizer(estimator):
 def _check_own_unset(estimator, name, row):
     """A string optimizer whose hyperparameters live on its object only
     does not read the flat parameters of the same names: setting one is an
-    error, not a silent default."""
+    error, not a silent default.  Only the flat optimizer hyperparameters
+    (HYPERS) count: an estimator parameter that merely shares a name (its
+    penalty's ``alpha``) means something else."""
     defaults = _defaults(estimator)
     for hyper, _ in row.own:
+        if hyper not in HYPERS:
+            continue
         value = getattr(estimator, hyper, None)
         if hyper in defaults and value != defaults[hyper]:
             cls = row.cls or row.torch.split("(")[0]
