@@ -51,10 +51,18 @@ PARAMETERS = {
     a row whose objective is not at least ``tol`` below the best so far (or,
     with ``early_stopping``, whose validation score is not ``tol`` above the
     best). None disables it: ``fit`` runs ``max_iter`` epochs.""",
-    "shuffle": """shuffle : bool, default=True
+    "shuffle": """shuffle : bool or 'local', default=True
     Whether to visit the rows in a fresh random order every epoch. Unlike
     scikit-learn, which reuses one seed and so visits epoch k in order P^k,
-    a new permutation is drawn each epoch.""",
+    a new permutation is drawn each epoch. 'local' draws a new order every
+    epoch too, but keeps the reads close in memory: blocks of about 4 KB of
+    consecutive rows in a random order, the rows of each window of 256
+    blocks (about 1 MB) permuted together. On data far larger than the
+    caches (millions of rows) a full permutation makes every row a cache
+    and TLB miss and costs up to twice as much per row; 'local' costs what
+    row order costs, with the same objective after a few epochs even on
+    rows sorted by label (``benchmarks/bench_shuffle.py``). On data that
+    fits in the caches it changes nothing but the order.""",
     "verbose": """verbose : int, default=0
     Print the objective and the weights' norm after every epoch.""",
     "epsilon": """epsilon : float, default=0.1

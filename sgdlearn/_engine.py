@@ -67,7 +67,7 @@ class Settings:
     alpha: float
     l1_ratio: float  # 0 for l2, 1 for l1, as used by the objective
     penalized: bool
-    shuffle: bool
+    shuffle: bool | str  # True, False or "local"
     tol: float  # -inf disables the stopping test
     n_iter_no_change: int
     adaptive: bool
@@ -100,6 +100,24 @@ class Validation:
         return float(np.mean(r2))
 
 
+# shuffle="local": rows are taken in blocks of about LOCAL_BLOCK_BYTES of
+# input, and each window of LOCAL_WINDOW blocks is permuted as a whole (see
+# local_shuffle in _kernels/_shuffle.pxd, and the measurements behind these
+# sizes in docs/guide/scale.rst).
+LOCAL_BLOCK_BYTES = 4096
+LOCAL_WINDOW = 256
+
+
+def local_blocks(rows, settings):
+    """(rows per block, blocks per window) for the kernel's shuffle: (0, 0)
+    for a full permutation."""
+    if settings.shuffle != "local":
+        return 0, 0
+    per_row = rows.data.nbytes + rows.indices.nbytes
+    per_row = max(1, per_row // max(rows.n_samples, 1))
+    return max(1, LOCAL_BLOCK_BYTES // per_row), LOCAL_WINDOW
+
+
 def penalty(settings, sq_norm, l1_norm):
     """The objective's penalty, from the kernel's norms of coef."""
     if not settings.penalized:
@@ -125,6 +143,7 @@ class Trainer:
         self.optim = dict(settings.optim)
         self.task = dict(settings.task)
         self.stopping = _Stopping(settings)
+        self.block, self.window = local_blocks(rows, settings)
         # The cumulative L1 penalty (Tsuruoka et al.'s q and u) runs over the
         # epochs of one call, as in scikit-learn; a new call starts afresh.
         self.l1_applied = self.l1_accrued = None
@@ -163,6 +182,8 @@ class Trainer:
             sample_weight=problem.sample_weight,
             order=self.epoch_order,
             shuffle_seed=seed,
+            shuffle_block=self.block,
+            shuffle_window=self.window,
             coef=problem.coef,
             intercept=problem.intercept,
             coef_state=coef_state,

@@ -28,6 +28,7 @@ from cython cimport floating
 from libc.float cimport DBL_MAX
 from libc.math cimport INFINITY, fabs, isfinite, log
 from libc.stdint cimport uint64_t
+from libc.stdlib cimport free, malloc
 from libc.string cimport memset
 
 import numpy as np
@@ -42,7 +43,7 @@ from sgdlearn._kernels._rows cimport (
     SGDL_PREFETCH, SGDL_PREFETCH_L2, Rows, dot, get_row, prefetch_row, sq_norm)
 from sgdlearn._kernels._schedule cimport (
     PA1, PA2, Schedule, eta_at, eta_momentum_at, momentum_at)
-from sgdlearn._kernels._shuffle cimport shuffle
+from sgdlearn._kernels._shuffle cimport local_shuffle, shuffle
 
 
 cdef struct Task:
@@ -176,10 +177,34 @@ cdef check_shapes(const floating[::1] X_data, const int[::1] X_indices,
                          "array of one element")
 
 
-def py_shuffle(int[::1] order, uint64_t seed):
+def py_shuffle(int[::1] order, uint64_t seed, Py_ssize_t block=0,
+               Py_ssize_t window=0):
     """Test hook: the in-place shuffle fit_epoch applies."""
-    if order.shape[0] > 1:
-        shuffle(&order[0], order.shape[0], seed)
+    shuffle_order(order, seed, block, window)
+
+
+cdef shuffle_order(int[::1] order, uint64_t seed, Py_ssize_t block,
+                   Py_ssize_t window):
+    """A full permutation (Fisher-Yates) of ``order`` in place, or with
+    ``block`` > 0 the local shuffle of ``block``-row blocks permuted within
+    windows of ``window`` blocks (_shuffle.pxd)."""
+    cdef Py_ssize_t n = order.shape[0], nb
+    cdef int* buf
+    if n <= 1:
+        return
+    if block <= 0:
+        with nogil:
+            shuffle(&order[0], n, seed)
+        return
+    if window < 1:
+        raise ValueError("a local shuffle needs a window of at least 1 block")
+    nb = (n + block - 1) // block
+    buf = <int*> malloc((n + nb) * sizeof(int))
+    if buf == NULL:
+        raise MemoryError("no memory for the shuffled row order")
+    with nogil:
+        local_shuffle(&order[0], buf, buf + n, n, block, window, seed)
+    free(buf)
 
 
 cdef void set_input(Epoch* ep, const floating[::1] X_data,
@@ -323,13 +348,16 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
               floating[:, ::1] avg_coef, double[::1] avg_intercept,
               double[::1] step, double[::1] counters=None, Optim optim,
               Schedule schedule, Task task,
-              object shuffle_seed=None, floating[:, ::1] l1_applied=None,
+              object shuffle_seed=None, Py_ssize_t shuffle_block=0,
+              Py_ssize_t shuffle_window=0, floating[:, ::1] l1_applied=None,
               double[::1] l1_accrued=None, const int[::1] stop=None,
               bint check_signals=False):
     """Run one epoch over the rows ``order`` and update the state in place.
 
     With a ``shuffle_seed`` (a 64-bit integer), ``order`` is first shuffled
-    in place (Fisher-Yates), so it holds the order the epoch used.
+    in place (Fisher-Yates), so it holds the order the epoch used; with
+    ``shuffle_block`` > 0 too, by blocks of that many rows permuted within
+    windows of ``shuffle_window`` blocks (``shuffle="local"``).
 
     Dense X is passed flattened, with empty ``X_indices`` and ``X_indptr``.
     An empty ``sample_weight``, ``coef_state`` or ``avg_coef`` means unit
@@ -353,15 +381,13 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     cdef Py_ssize_t d = n_features, n_updates
     cdef Py_ssize_t n_slots = coef_state.shape[2 if state_interleaved else 1]
     cdef bint sparse = X_indptr.shape[0] > 0
-    cdef uint64_t seed = 0
     check_shapes(X_data, X_indices, X_indptr, n_features, y, y_stride,
                  sample_weight, order, coef, intercept, coef_state,
                  state_interleaved, intercept_state, avg_coef, avg_intercept,
                  step, counters, optim.kind)
-    if shuffle_seed is not None and order.shape[0] > 1:
-        seed = <uint64_t> shuffle_seed
-        with nogil:
-            shuffle(&order[0], order.shape[0], seed)
+    if shuffle_seed is not None:
+        shuffle_order(order, <uint64_t> shuffle_seed, shuffle_block,
+                      shuffle_window)
     set_input(&ep, X_data, X_indices, X_indptr, d, y, y_stride,
               sample_weight, order)
     set_run(&ep, optim, schedule, task, avg_coef.shape[0] > 0, step[0],

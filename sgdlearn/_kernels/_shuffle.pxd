@@ -37,3 +37,45 @@ cdef inline void shuffle(int* order, Py_ssize_t n, uint64_t seed) noexcept nogil
         swap = order[i]
         order[i] = order[j]
         order[j] = swap
+
+
+cdef inline void local_shuffle(int* order, int* out, int* blocks,
+                               Py_ssize_t n, Py_ssize_t block,
+                               Py_ssize_t window, uint64_t seed) noexcept nogil:
+    """``shuffle="local"``: the rows of ``order`` cut into blocks of
+    ``block`` consecutive entries, the blocks in a random order, and the rows
+    of each run of ``window`` consecutive blocks of that order permuted
+    together.  Every epoch draws a new order, as a full permutation does,
+    but an epoch's reads stay within ``window`` blocks of rows at a time:
+    memory pages and TLB entries are reused instead of each row being a
+    miss of its own on data far larger than the caches.  ``out`` (n ints)
+    and ``blocks`` (ceil(n / block) ints) are scratch; the result is
+    written back into ``order``."""
+    cdef uint64_t state = seed
+    cdef Py_ssize_t nb = (n + block - 1) // block, b, i, j, q = 0, start
+    cdef Py_ssize_t first, last, w
+    cdef int swap
+    for b in range(nb):
+        blocks[b] = <int> b
+    for i in range(nb - 1, 0, -1):
+        j = bounded(&state, <uint32_t> (i + 1))
+        swap = blocks[i]
+        blocks[i] = blocks[j]
+        blocks[j] = swap
+    w = 0
+    while w < nb:
+        start = q
+        for b in range(w, min(w + window, nb)):
+            first = blocks[b] * block
+            last = min(first + block, n)
+            for i in range(first, last):
+                out[q] = order[i]
+                q += 1
+        for i in range(q - 1, start, -1):
+            j = start + bounded(&state, <uint32_t> (i - start + 1))
+            swap = out[i]
+            out[i] = out[j]
+            out[j] = swap
+        w += window
+    for i in range(n):
+        order[i] = out[i]
