@@ -125,15 +125,21 @@ def test_sweep_trains_as_the_estimator_does(breast_cancer, batch_size, step_rows
 
 
 def test_refit_rule_follows_the_training_length(breast_cancer):
-    """'refit' is 'minimum' times sqrt(sweep rows / training rows): four
-    times the epochs, half the rate; tol set: max_iter capped at 20."""
+    """'refit' is a tenth of the middle of the valley's floor times
+    sqrt(sweep rows / training rows): four times the epochs, half the
+    rate; tol set: max_iter capped at 20."""
     X, y = breast_cancer
     n = X.shape[0]
     result = lr_find(GDClassifier(loss="log_loss", max_iter=20, tol=None), X, y,
                      random_state=0)
     assert result.method == "refit"
+    k = len(result.losses)
+    lrs, losses = result.lrs[k // 10: -5], result.losses[k // 10: -5]
+    floor = losses <= losses.min() + 0.2 * (losses[0] - losses.min())
+    assert 1 < floor.sum() < len(floor)
+    middle = np.exp(np.log(lrs[floor]).mean())
     assert result.suggestion == pytest.approx(
-        result.suggestions["minimum"] * np.sqrt(100 * 32 / (20 * n)))
+        middle / 10 * np.sqrt(100 * 32 / (20 * n)))
     longer = lr_find(GDClassifier(loss="log_loss", max_iter=80, tol=None), X, y,
                      random_state=0)
     assert longer.suggestion == pytest.approx(result.suggestion / 2)
