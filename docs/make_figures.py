@@ -161,7 +161,7 @@ def lr_finder():
     result = lr_find(estimator, X_train, y_train, random_state=0)
     print("== lr_find: digits (standardized), GDClassifier(loss='log_loss', "
           "optimizer='adam', batch_size=32)")
-    print(f"   {len(result.lrs)} updates, last rate {result.lrs[-1]:.3g}, "
+    print(f"   {len(result.lrs)} steps, last rate {result.lrs[-1]:.3g}, "
           f"diverged={result.diverged}")
     print("   suggestions: " + ", ".join(
         f"{name}={value:.3g}" for name, value in result.suggestions.items()))
