@@ -17,6 +17,9 @@ percent beside it; regression (diabetes): the relative excess test mean
 squared error in percent (goal 2%) and R^2 points.  Goal (issue 16): gap
 <= 0.5 accuracy points or <= 2% log loss / MSE.
 
+``--epochs`` changes the training length (the estimators' ``max_iter``,
+which lr_find's default rule reads), ``--suggest`` the rule.
+
 Datasets: breast_cancer, digits, wine, iris (log_loss), diabetes
 (squared_error), and ``dense``: the 100k x 100 synthetic set of
 ``_common.dense_data``, of which ``--dense-rows`` rows are used (default
@@ -49,6 +52,7 @@ SEEDS = (0, 1, 2)
 GRID = np.logspace(-4, 0, 9)
 CONFIGS = [("sgd", 1), ("sgd", 32), ("adam", 1), ("adam", 32)]
 GOAL_ACC, GOAL_REL = 0.5, 2.0
+SUGGEST = None  # lr_find's default rule unless --suggest
 
 
 def datasets(dense_rows):
@@ -73,6 +77,8 @@ def split(X, y, seed, regression):
 
 
 def estimator(regression, optimizer, batch_size, seed, **params):
+    """The estimator as it will be trained (lr_find reads its max_iter)."""
+    params = {"max_iter": EPOCHS, "tol": None, **params}
     if regression:
         return GDRegressor(optimizer=optimizer, batch_size=batch_size,
                            random_state=seed, **params)
@@ -115,7 +121,8 @@ def run_case(name, load, optimizer, batch_size):
         def make(seed=seed):
             return estimator(regression, optimizer, batch_size, seed)
 
-        result = lr_find(make(), parts[0], parts[2], random_state=seed)
+        result = lr_find(make(), parts[0], parts[2], random_state=seed,
+                         **({} if SUGGEST is None else {"suggest": SUGGEST}))
         suggestions.append(result.suggestion)
         grid_scores.append([score(make(), eta0, parts, regression) for eta0 in GRID])
         sugg_scores.append(score(make(), result.suggestion, parts, regression))
@@ -150,14 +157,24 @@ def run_case(name, load, optimizer, batch_size):
                 second=second, ok=ok, own_gap=own_gap, regression=regression)
 
 
+def add_arguments(parser):
+    parser.add_argument("--dense-rows", type=int, default=None,
+                        help="rows of the 100k x 100 dense set used (default "
+                             "20000, --quick 5000)")
+    parser.add_argument("--epochs", type=int, default=EPOCHS,
+                        help=f"max_iter of every fit (default {EPOCHS})")
+    parser.add_argument("--suggest", default=None,
+                        help="lr_find's rule (default: its default)")
+
+
 def main():
-    args = parse_args(__doc__, add_arguments=lambda p: p.add_argument(
-        "--dense-rows", type=int, default=None,
-        help="rows of the 100k x 100 dense set used (default 20000, "
-             "--quick 5000)"))
+    global EPOCHS, SUGGEST
+    args = parse_args(__doc__, add_arguments=add_arguments)
+    EPOCHS, SUGGEST = args.epochs, args.suggest
     rows = args.dense_rows or (5_000 if args.quick else 20_000)
-    header(f"lr_find suggestion vs the best of a 9-point grid, {EPOCHS} "
-           f"epochs, seeds {SEEDS}, dense rows {rows}", args, timing=False)
+    header(f"lr_find suggestion ({SUGGEST or 'default rule'}) vs the best of a "
+           f"9-point grid, {EPOCHS} epochs, seeds {SEEDS}, dense rows {rows}",
+           args, timing=False)
     print(f"{'dataset':<14} {'optimizer':<5} {'batch':>5}  {'suggestions':<26} "
           f"{'spread':>6} {'grid best':>9}  {'gap':>7}  {'other':>9}  "
           f"{'grid gap':>8}  goal")
