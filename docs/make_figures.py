@@ -161,7 +161,7 @@ def lr_finder():
     result = lr_find(estimator, X_train, y_train, random_state=0)
     print("== lr_find: digits (standardized), GDClassifier(loss='log_loss', "
           "optimizer='adam', batch_size=32)")
-    print(f"   {len(result.lrs)} updates, last rate {result.lrs[-1]:.3g}, "
+    print(f"   {len(result.lrs)} steps, last rate {result.lrs[-1]:.3g}, "
           f"diverged={result.diverged}")
     print("   suggestions: " + ", ".join(
         f"{name}={value:.3g}" for name, value in result.suggestions.items()))
@@ -170,7 +170,7 @@ def lr_finder():
     result.plot(ax=ax)
     for (name, value), color in zip(
             [(k, v) for k, v in result.suggestions.items() if k != result.method],
-            ["tab:green", "tab:purple"], strict=True):
+            ["tab:orange", "tab:green", "tab:purple"], strict=True):
         ax.axvline(value, color=color, linestyle=":", label=f"{name}: {value:.2g}")
     ax.legend()
     ax.set_title("lr_find on load_digits (adam, batch of 32)")
@@ -178,37 +178,42 @@ def lr_finder():
     fig.tight_layout()
     save(fig, "lr_finder")
 
-    # The grid search from the suggestion upward, on the raw training data
-    # (the scaler is part of the pipeline).
+    # The grid search over result.grid, on the raw training data (the
+    # scaler is part of the pipeline).
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=0, stratify=y)
     for optimizer in ["adam", "sgd"]:
-        suggestion = lr_find(
+        result = lr_find(
             GDClassifier(loss="log_loss", optimizer=optimizer, batch_size=32),
-            StandardScaler().fit_transform(X_train), y_train,
-            random_state=0).suggestion
+            StandardScaler().fit_transform(X_train), y_train, random_state=0)
         pipe = make_pipeline(StandardScaler(), GDClassifier(
             loss="log_loss", optimizer=optimizer, batch_size=32,
             learning_rate="constant", random_state=0))
-        grid = {"gdclassifier__eta0": [suggestion * f for f in (1, 3, 10, 30, 100)]}
+        grid = {"gdclassifier__eta0": list(result.grid)}
         search = GridSearchCV(pipe, grid, cv=5, scoring="neg_log_loss")
         search.fit(X_train, y_train)
+        at_suggestion = make_pipeline(StandardScaler(), GDClassifier(
+            loss="log_loss", optimizer=optimizer, batch_size=32,
+            learning_rate="constant", eta0=result.suggestion,
+            random_state=0)).fit(X_train, y_train)
         default = make_pipeline(StandardScaler(), GDClassifier(
             loss="log_loss", optimizer=optimizer, batch_size=32,
             learning_rate="constant", random_state=0)).fit(X_train, y_train)
-        print(f"   GridSearchCV, optimizer={optimizer!r}, valley suggestion "
-              f"{suggestion:.3g}:")
+        print(f"   GridSearchCV over result.grid, optimizer={optimizer!r}, "
+              f"suggestion {result.suggestion:.3g} (valley "
+              f"{result.suggestions['valley']:.3g}):")
         for eta0, score in zip(grid["gdclassifier__eta0"],
                                search.cv_results_["mean_test_score"], strict=True):
             print(f"      eta0={eta0:.3g}: CV log loss {-score:.4f}")
         best = search.best_estimator_
-        print(f"      best eta0={search.best_params_['gdclassifier__eta0']:.3g}; "
-              f"test log loss {log_loss(y_test, best.predict_proba(X_test)):.4f}, "
-              f"accuracy {best.score(X_test, y_test):.4f}")
-        print(f"      default eta0=0.01: test log loss "
-              f"{log_loss(y_test, default.predict_proba(X_test)):.4f}, "
-              f"accuracy {default.score(X_test, y_test):.4f}")
+        for label, model in [
+                (f"best eta0={search.best_params_['gdclassifier__eta0']:.3g}", best),
+                (f"suggestion eta0={result.suggestion:.3g}", at_suggestion),
+                ("default eta0=0.01", default)]:
+            print(f"      {label}: test log loss "
+                  f"{log_loss(y_test, model.predict_proba(X_test)):.4f}, "
+                  f"accuracy {model.score(X_test, y_test):.4f}")
 
 
 # --------------------------------------------------------------- monitoring
