@@ -164,6 +164,7 @@ def lr_find(estimator, X, y, *, start_lr=1e-5, end_lr=1e4, num_it=100,
     if suggest not in SUGGESTIONS:
         raise ValueError(f"suggest must be one of {sorted(SUGGESTIONS)}, got "
                          f"{suggest!r}.")
+    _check_has_rate(estimator)
     model = _sweep_copy(estimator)
     X, y = validate_data(model, X, y, accept_sparse="csr", reset=True,
                          dtype=[np.float64, np.float32], y_numeric=not
@@ -206,6 +207,22 @@ def lr_find(estimator, X, y, *, start_lr=1e-5, end_lr=1e4, num_it=100,
     return LRFinderResult(lrs=lrs, losses=smooth, raw_losses=np.asarray(raw),
                           suggestion=suggestions[suggest], suggestions=suggestions,
                           method=suggest, diverged=diverged)
+
+
+def _check_has_rate(estimator):
+    """A rule without a learning rate (COCOB) has none to find."""
+    from sgdlearn._optim_table import OPTIMIZERS
+
+    optimizer = getattr(estimator, "optimizer", None)
+    if not isinstance(optimizer, str) and hasattr(optimizer, "_validated_rule"):
+        optimizer = optimizer._validated_rule()[0]
+    row = OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else None
+    if row is not None and row.rate_free:
+        raise ValueError(
+            f"optimizer={optimizer!r} has no learning rate to find: it bets "
+            f"on the gradients' signs instead (see sgdlearn.optim."
+            f"{row.cls}); fit it with eta0 and learning_rate at their "
+            f"defaults.")
 
 
 def _sweep_copy(estimator):

@@ -67,7 +67,7 @@ def resolve_optimizer(estimator):
         if row.own:
             _check_own_unset(estimator, optimizer, row)
         _check_own_rules(estimator, optimizer, row)
-        _check_rate_free(estimator, optimizer, row)
+        _check_rate_free(estimator, repr(optimizer), row)
         return _resolved(optimizer, row,
                          tuple(getattr(estimator, name) for name in row.hypers)
                          + tuple(hyper.default for _, hyper in row.own))
