@@ -6,9 +6,10 @@ import scipy.sparse as sp
 
 from sgdlearn import GDClassifier, GDRegressor, LRFinderResult, lr_find
 
-from .conftest import OPTIMIZER_NAMES, assert_same_state, snapshot
+from .conftest import OPTIMIZER_NAMES, RATE_FREE, assert_same_state, snapshot
 
-OPTIMIZERS = OPTIMIZER_NAMES
+# COCOB has no rate to find (tests/test_cocob.py).
+OPTIMIZERS = tuple(name for name in OPTIMIZER_NAMES if name not in RATE_FREE)
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
