@@ -88,6 +88,10 @@ cdef inline void prefetch_coordinate(const Model* m, const Lazy* lz,
         SGDL_PREFETCH_L2(at(m.W, k * m.d + j, like))
         if m.S != NULL:
             SGDL_PREFETCH_L2(at(m.S, k * m.srow + j * m.sstep, like))
+            if m.sstep > 2:  # a record of 3 or more slots may straddle
+                #              two lines (COCOB's five: one in two)
+                SGDL_PREFETCH_L2(at(m.S, k * m.srow + (j + 1) * m.sstep - 1,
+                                    like))
         if m.AW != NULL:
             SGDL_PREFETCH_L2(at(m.AW, k * m.d + j, like))
         if m.Q != NULL:
