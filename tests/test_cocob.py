@@ -468,3 +468,16 @@ def test_mixing_combines_the_slots_and_recomputes_the_weights():
         state["intercept_" + s] for s in SLOTS)), rtol=1e-15)
     mixed.partial_fit(X, Y_CLF)
     assert np.all(np.isfinite(mixed.coef_))
+
+
+def test_divergence_advice_names_no_rate():
+    """Inputs near the float64 limit overflow the gradients: the error's
+    advice is about the data, not a learning rate COCOB does not have."""
+    from sgdlearn import DivergenceError
+
+    Xh = X * 1e300
+    with pytest.raises(DivergenceError) as info:
+        GDRegressor(**_params(max_iter=1)).fit(Xh, Y_REG * 1e300)
+    message = str(info.value)
+    assert "has no learning rate" in message and "StandardScaler" in message
+    assert "lower eta0" not in message
