@@ -329,8 +329,9 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
     intercept decay for the intercept.  s0, s1, s2 are the optimizer's state
     arrays: coordinate j's state is at s0[j * sstep], s1[j * sstep], ...;
     more slots (COCOB's five) follow s0 at steps of ``slot`` elements
-    (s1 == s0 + slot, s2 == s0 + 2 slot).  (sstep > 1 only for sparse updates: state interleaved so that one cache
-    line holds all of a coordinate's).  Dense loops index s0[j] (contiguous,
+    (s1 == s0 + slot, s2 == s0 + 2 slot).  (sstep > 1 only for sparse
+    updates: state interleaved so that one cache line holds all of a
+    coordinate's.)  Dense loops index s0[j] (contiguous,
     they vectorize; a runtime stride there does not), and so
     do the sparse SGD, momentum and Nesterov loops, whose single state array
     is the same in both layouts; the other sparse updates go to
