@@ -63,7 +63,7 @@ def worker(args):
     X, y = data.X, data.y_class
     common = dict(loss="log_loss", tol=None, random_state=SEED)
     ours = dict(common, optimizer=args.optimizer, batch_size=args.batch_size)
-    if args.optimizer != "sgd":
+    if args.optimizer not in ("sgd", "cocob"):  # COCOB has no rate
         ours.update(learning_rate="constant", eta0=1e-3)
     clock = time.process_time if args.clock == "cpu" else time.perf_counter
     print(json.dumps({"package": sgdlearn.__file__}), flush=True)

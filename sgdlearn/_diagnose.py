@@ -146,10 +146,32 @@ def _rate_advice(schedule, eta_max, others):
             "adaptive optimizer such as optimizer='adam'.")
 
 
+def _rate_free(kind):
+    """Whether the optimizer of kernel kind ``kind`` has no learning rate."""
+    from sgdlearn._optim_table import OPTIMIZERS
+
+    return any(row.rate_free and int(row.kind) == int(kind)
+               for row in OPTIMIZERS.values())
+
+
 def explain(trainer, t_first, t_last):
     """Why the updates t_first..t_last of ``trainer`` diverged, and what to
     do: a few sentences naming the parameter the evidence points to."""
     problem, settings = trainer.problem, trainer.settings
+    if _rate_free(trainer.optim["kind"]):
+        # COCOB: no learning rate to blame, and its rate-shaped penalty
+        # step does not exist.
+        regression = (problem.positive < 0
+                      and trainer.task["loss"] != LossKind.MULTINOMIAL)
+        data = _data_causes(trainer.rows, problem.y, regression,
+                            problem.sample_weight, 1.0)
+        advice = ("This optimizer has no learning rate to lower (its bets "
+                  "are normalized by each coordinate's largest gradient): "
+                  "the gradients themselves overflowed.")
+        if not data:
+            advice += (" Scale the input data with StandardScaler or "
+                       "MinMaxScaler.")
+        return " ".join([*data, advice])
     eta_max, t_at = _rates(trainer.schedule, t_first, t_last)
     penalty = _penalty_cause(settings, trainer.optim, trainer.schedule,
                              eta_max, t_at)

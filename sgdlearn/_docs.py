@@ -35,7 +35,9 @@ PARAMETERS = {
     cumulative truncation (Tsuruoka et al., 2009), which gives exact zeros.
     ``optimizer='ftrl'`` does not read it: FTRL's penalty is its own
     ``l1`` and ``l2`` (:class:`sgdlearn.optim.FTRL`), and ``penalty``,
-    ``alpha`` and ``l1_ratio`` must stay at their defaults.""",
+    ``alpha`` and ``l1_ratio`` must stay at their defaults.
+    ``optimizer='cocob'`` takes 'l2' (added to the gradient) or None: an
+    L1 share is an error.""",
     "alpha": """alpha : float, default=0.0001
     Regularization strength. Also sets the 'optimal' learning rate.""",
     "l1_ratio": """l1_ratio : float in [0, 1] or None, default=0.15
@@ -83,7 +85,8 @@ PARAMETERS = {
     'pa1' and the scale of 'pa2'. It is the ``lr`` of every optimizer:
     with ``optimizer='adam'`` and no ``eta0`` a user gets 0.01, ten times
     torch's default of 1e-3, which suits linear models on standardized
-    features.""",
+    features.  ``optimizer='cocob'`` has no learning rate: ``eta0``, the
+    schedule and its parameters must stay at their defaults.""",
     "power_t": """power_t : float, default={power_t}
     The exponent of the 'invscaling' schedule (string schedules only).""",
     "early_stopping": """early_stopping : bool, default=False

@@ -211,6 +211,7 @@ def lr_find(estimator, X, y, *, start_lr=1e-5, end_lr=1e4, num_it=100,
                                       and value >= 1):
             raise ValueError(f"{name} must be a positive integer or None, got "
                              f"{value!r}.")
+    _check_has_rate(estimator)
     model, batch = _sweep_copy(estimator, batch_size)
     X, y = validate_data(model, X, y, accept_sparse="csr", reset=True,
                          dtype=[np.float64, np.float32], y_numeric=not
@@ -281,6 +282,22 @@ def lr_find(estimator, X, y, *, start_lr=1e-5, end_lr=1e4, num_it=100,
 _STEP_ROWS = 32
 GRID_FACTORS = 10.0 ** np.array([-1, -0.5, 0, 0.5, 1])
 """``result.grid`` is the suggestion times these: a decade either side."""
+
+
+def _check_has_rate(estimator):
+    """A rule without a learning rate (COCOB) has none to find."""
+    from sgdlearn._optim_table import OPTIMIZERS
+
+    optimizer = getattr(estimator, "optimizer", None)
+    if not isinstance(optimizer, str) and hasattr(optimizer, "_validated_rule"):
+        optimizer = optimizer._validated_rule()[0]
+    row = OPTIMIZERS.get(optimizer) if isinstance(optimizer, str) else None
+    if row is not None and row.rate_free:
+        raise ValueError(
+            f"optimizer={optimizer!r} has no learning rate to find: it bets "
+            f"on the gradients' signs instead (see sgdlearn.optim."
+            f"{row.cls}); fit it with eta0 and learning_rate at their "
+            f"defaults.")
 
 
 def _sweep_copy(estimator, batch_size):

@@ -95,6 +95,17 @@ class Row:
     # are ``w`` (for a start from coef_init or another optimizer's fit).
     weights: object = None
     state_of: object = None
+    # The fresh state of zero weights is all zeros (state_of is then not
+    # called); False when it is not (COCOB's L starts at eps).
+    zero_start: bool = True
+    # The rule has no learning rate (COCOB): eta0, learning_rate,
+    # warmup_steps, power_t and intercept_decay set by the user are errors,
+    # and the kernel gets a constant rate it does not read.
+    rate_free: bool = False
+    # The estimator's L1 penalty (cumulative truncation of the weights)
+    # applies; False: a penalty with an L1 share is an error (a rule whose
+    # weights are a function of its state would undo the truncation).
+    l1_truncation: bool = True
     torch: str = ""  # the torch.optim equivalent, for the docs
     # The sgdlearn.optim class, when it is not named by ``torch``.
     cls: str = ""
@@ -177,6 +188,27 @@ def ftrl_state_of(hp, rate, w, penalized=True):
     return z, np.zeros_like(z)
 
 
+def cocob_weights(hp, rate, slots, penalized=True):
+    """COCOB-Backprop's weights from its state (theta, G, L, reward, x0):
+    (reward + L) theta / (max(G + L, alpha L) L) + x0 (``rate`` and
+    ``penalized`` are not read).  In float64, cast back to theta's dtype."""
+    import numpy as np
+
+    theta, G, L, reward, x0 = (np.asarray(a, dtype=np.float64) for a in slots)
+    w = (reward + L) * theta / (np.maximum(G + L, hp["alpha"] * L) * L) + x0
+    return w.astype(np.asarray(slots[0]).dtype)
+
+
+def cocob_state_of(hp, rate, w, penalized=True):
+    """The fresh COCOB state betting from weights ``w``: x0 = w, L = eps,
+    the sums and the reward zero (its weights are then exactly ``w``)."""
+    import numpy as np
+
+    w = np.asarray(w, dtype=np.float64)
+    zero = np.zeros_like(w)
+    return zero, zero, np.full_like(w, hp["eps"]), zero, w
+
+
 OPTIMIZERS = {
     "sgd": Row(
         OptimKind.SGD, "plain SGD, scikit-learn's rule",
@@ -252,4 +284,21 @@ OPTIMIZERS = {
         default_eta0=0.5, default_schedule="constant", constant_rate=True,
         own_penalty=True, weights=ftrl_weights, state_of=ftrl_state_of,
         torch="no torch equivalent; Vowpal Wabbit's ``--ftrl``", cls="FTRL"),
+    "cocob": Row(
+        OptimKind.COCOB, "COCOB-Backprop (Orabona & Tommasi 2017): coin "
+        "betting, no learning rate",
+        own=(("alpha", Hyper(100.0, _EPS,
+                             "bounds the first bets (the first update moves "
+                             "a weight by 1/alpha): roughly the number of "
+                             "warm-up updates")),
+             ("eps", Hyper(1e-8, [Interval(Real, 0, None, closed="neither")],
+                           "the starting value of L (the largest |g| seen)"))),
+        slots=(Slot("sum_negative_gradients"), Slot("grad_norm_sum"),
+               Slot("L", mixing="max"), Slot("reward"), Slot("x0")),
+        identity=("alpha", "eps"), sparse="lazy",
+        default_eta0=1.0, default_schedule="constant", rate_free=True,
+        l1_truncation=False, weights=cocob_weights, state_of=cocob_state_of,
+        zero_start=False,
+        torch="no torch.optim equivalent; ``parameterfree.COCOB``",
+        cls="COCOB"),
 }

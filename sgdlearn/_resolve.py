@@ -67,12 +67,14 @@ def resolve_optimizer(estimator):
         if row.own:
             _check_own_unset(estimator, optimizer, row)
         _check_own_rules(estimator, optimizer, row)
+        _check_rate_free(estimator, repr(optimizer), row)
         return _resolved(optimizer, row,
                          tuple(getattr(estimator, name) for name in row.hypers)
                          + tuple(hyper.default for _, hyper in row.own))
     name, hp = optimizer._validated_rule()
     row = OPTIMIZERS[name]
     _check_own_rules(estimator, f"{optimizer!r}", row)
+    _check_rate_free(estimator, f"{optimizer!r}", row)
     _check_flat_unset(estimator, [n for n in HYPERS if n in row.hypers
                                   or n in hp], optimizer, "optimizer")
     return _resolved(name, row, tuple(hp.get(n, row.default(n))
@@ -152,6 +154,45 @@ def _check_own_rules(estimator, shown, row):
                 f"does not read it (a constant rate; the intercept is one "
                 f"more FTRL coordinate, without the penalties): leave "
                 f"{param} at its default ({defaults[param]!r}).")
+
+
+# The estimator parameters that set the rate, which a rate-free rule (COCOB)
+# does not read.
+_RATE_PARAMS = ("eta0", "learning_rate") + SCHEDULE_PARAMS + (
+    "warmup_steps", "intercept_decay")
+
+
+def _check_rate_free(estimator, shown, row):
+    """A rule without a learning rate (the table's ``rate_free``) reads none
+    of the rate's parameters, and one whose weights are a function of its
+    state (``l1_truncation=False``) takes no L1 share of the penalty: a
+    user's value for one is an error, raised before any state changes."""
+    if row.l1_truncation and not row.rate_free:
+        return
+    defaults = _defaults(estimator)
+    est = type(estimator).__name__
+    cls = row.cls or row.torch.split("(")[0]
+    if not row.l1_truncation and estimator.penalty in ("l1", "elasticnet"):
+        share = 1.0 if estimator.penalty == "l1" else estimator.l1_ratio
+        if share > 0 and estimator.alpha > 0:
+            raise ValueError(
+                f"penalty={estimator.penalty!r} is set on {est}, but "
+                f"optimizer={shown} takes no L1 penalty: its weights are a "
+                f"function of its state, which would undo the L1 truncation. "
+                f"Use penalty='l2' (added to the gradient, as "
+                f"parameterfree's weight_decay) or penalty=None.")
+    if not row.rate_free:
+        return
+    for param in _RATE_PARAMS:
+        value = getattr(estimator, param, None)
+        if param in defaults and value != defaults[param]:
+            raise ValueError(
+                f"{param}={value!r} is set on {est}, but optimizer={shown} "
+                f"has no learning rate (sgdlearn.optim.{cls} bets on the "
+                f"gradients' signs instead): it reads none of eta0, "
+                f"learning_rate, {', '.join(SCHEDULE_PARAMS)}, warmup_steps "
+                f"and intercept_decay. Leave {param} at its default "
+                f"({defaults[param]!r}).")
 
 
 def resolve_schedule(estimator):

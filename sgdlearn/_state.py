@@ -95,12 +95,12 @@ def _state_array(shape, dtype, sparse, source=None):
 
 
 def _state_from_weights(estimator, optimizer, state):
-    """A fresh state of a rule whose weights are a function of it (FTRL)
-    that gives the starting weights (zeros, coef_init, or another
+    """A fresh state of a rule whose weights are a function of it (FTRL,
+    COCOB) that gives the starting weights (zeros, coef_init, or another
     optimizer's fit on a warm start): without it the first update of a
     coordinate would replace its weight with the zero state's."""
     coef, intercept = state["coef"], state["intercept"]
-    if not (coef.any() or intercept.any()):
+    if optimizer.row.zero_start and not (coef.any() or intercept.any()):
         return
     rate = resolve_rate(estimator, optimizer)[0]
     for values, target, penalized in (

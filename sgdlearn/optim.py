@@ -25,7 +25,7 @@ from sgdlearn._objects import Hyperparameters
 from sgdlearn._sklearn_compat import Interval
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam",
-           "Adamax", "Adadelta", "FTRL", "Optimizer"]
+           "Adamax", "Adadelta", "FTRL", "COCOB", "Optimizer"]
 
 _UNIT = [Interval(Real, 0, 1, closed="left")]
 _EPS = [Interval(Real, 0, None, closed="left")]
@@ -351,3 +351,68 @@ class FTRL(Optimizer):
 
     def _rule(self):
         return "ftrl", self.get_params()
+
+
+class COCOB(Optimizer):
+    """COCOB-Backprop (Orabona & Tommasi, 2017, Algorithm 2): coin betting,
+    without a learning rate; the authors' code (``parameterfree.COCOB``).
+
+    Each coordinate bets on its gradients' signs.  State per coordinate
+    (``optimizer_state_``, torch's names): ``sum_negative_gradients``
+    (theta), ``grad_norm_sum`` (G, the sum of ``|g|``), ``L`` (the largest
+    ``|g|`` seen, from ``eps``), ``reward`` and ``x0`` (the weight it
+    started from).  With ``g`` the update's gradient::
+
+        L = max(L, |g|);  theta -= g;  G += |g|
+        reward = max(reward - g (w - x0), 0)
+        w = x0 + (reward + L) theta / (L max(G + L, alpha L))
+
+    The first update moves each weight by ``-sign(g) / alpha`` whatever the
+    gradient's size (for ``alpha >= 2``), and the ``max(G + L, alpha L)``
+    keeps the bets small for about ``alpha`` updates, like a warm-up.
+
+    **No learning rate.**  The estimator's ``eta0``, ``learning_rate``,
+    ``power_t``, ``warmup_steps`` and ``intercept_decay`` are not read:
+    left at their defaults they are ignored, set to anything else they are
+    an error (a value that would silently do nothing).
+    ``GDClassifier(optimizer="cocob")`` needs no other parameter.
+
+    **Penalty.**  The estimator's L2 penalty is coupled, as
+    ``parameterfree.COCOB(weight_decay=alpha)``: ``alpha * w`` (the
+    estimator's ``alpha``, the L2 share of it) is added to the gradient of
+    every coordinate the update touches (all on dense input; on CSR input
+    the row's stored columns only, so a sparse fit with ``alpha > 0``
+    differs from the dense one: the row's ``sparse="lazy"``).  With
+    ``penalty=None`` (or ``alpha=0``) a sparse update is exact and costs
+    O(non-zeros): a zero gradient leaves the state and the weight as they
+    are.  The intercept is one more coordinate with ``x = 1`` and no
+    penalty.  An L1 share (``penalty='l1'``, ``'elasticnet'``) is an error:
+    the weights are a function of the state, which would undo the
+    truncation.
+
+    **Batches.**  A mini-batch (or full-batch) update feeds the batch's
+    mean gradient to the same rule once (COCOB is defined per sample; there
+    is no reference for batches).
+
+    **Starts.**  ``x0`` is the starting weights: zeros, ``coef_init``, or
+    the weights of another optimizer's fit on a warm start.  Changing
+    ``alpha`` or ``eps`` restarts the betting from the current weights.
+
+    Parameters
+    ----------
+    alpha : float >= 0, default=100.0
+        Bounds the first bets: roughly the number of warm-up updates.  (Not
+        the estimator's ``alpha``, the penalty's strength.)
+    eps : float > 0, default=1e-8
+        The starting value of ``L``.
+    """
+
+    _parameter_constraints = {
+        "alpha": _EPS, "eps": [Interval(Real, 0, None, closed="neither")]}
+
+    def __init__(self, alpha=100.0, eps=1e-8):
+        self.alpha = alpha
+        self.eps = eps
+
+    def _rule(self):
+        return "cocob", self.get_params()

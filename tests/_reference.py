@@ -158,6 +158,7 @@ OWN_DEFAULTS = {
     "adamax": dict(beta_1=0.9, beta_2=0.999, eps=1e-8),
     "adadelta": dict(rho=0.9, eps=1e-6),
     "ftrl": dict(beta=1.0, l1=0.0, l2=0.0),
+    "cocob": dict(alpha=100.0, eps=1e-8),
 }
 
 
@@ -181,8 +182,10 @@ class Optimizer:
 
     def _init(self, name, shape, *, momentum=0.9, beta_1=0.9, beta_2=0.999,
               eps=1e-8, rho=0.99, centered=False, momentum_decay=4e-3,
-              decoupled_weight_decay=False, beta=1.0, l1=0.0, l2=0.0):
+              decoupled_weight_decay=False, beta=1.0, l1=0.0, l2=0.0,
+              alpha=100.0):
         self.beta, self.l1, self.l2 = beta, l1, l2  # FTRL's
+        self.alpha = alpha  # COCOB's
         self.name, self.mu, self.b1, self.b2 = name, momentum, beta_1, beta_2
         self.eps, self.r, self.centered = eps, rho, centered
         self.psi, self.decoupled = momentum_decay, decoupled_weight_decay
@@ -229,6 +232,8 @@ class Optimizer:
             self._torch_lazy(w, g, lr, k, present)
         elif name == "ftrl":
             self._ftrl(w, g, eta, present)
+        elif name == "cocob":  # no rate: eta and scale are not read
+            self._cocob(w, g, present)
         else:  # adam, amsgrad, adamw: lazy, absent coordinates stay frozen
             P = present
             self.m[P] += (1 - self.b1) * (g[P] - self.m[P])
@@ -470,3 +475,26 @@ class FTRLProximalVW:
         step = 1.0 / ((self.beta_b + math.sqrt(ng)) / self.alpha_b)
         self.b = 0.0 if self.zb == 0 else step * math.copysign(1.0, self.zb) * (
             -abs(self.zb))
+
+
+# ----------------------------------------------------------------------------
+# COCOB-Backprop (Orabona & Tommasi 2017, Algorithm 2), as the authors' code
+# (parameterfree 0.0.1) runs it, on the present coordinates; g already holds
+# the coupled L2 term there (Optimizer.step).  Its state starts at the first
+# step, from the weights then (x0; L at eps).
+def _cocob(self, w, g, P):
+    if not hasattr(self, "x0"):
+        self.x0 = w.copy()
+        self.theta, self.G, self.reward = (np.zeros(w.shape) for _ in range(3))
+        self.L = np.full(w.shape, self.eps)
+    g = g[P]
+    self.L[P] = L = np.maximum(self.L[P], np.abs(g))
+    self.theta[P] = theta = self.theta[P] - g
+    self.G[P] = G = self.G[P] + np.abs(g)
+    self.reward[P] = reward = np.maximum(
+        self.reward[P] - g * (w[P] - self.x0[P]), 0.0)
+    w[P] = (reward + L) * theta / (np.maximum(G + L, self.alpha * L) * L) + (
+        self.x0[P])
+
+
+Optimizer._cocob = _cocob

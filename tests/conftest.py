@@ -117,6 +117,29 @@ EXACT_ON_CSR = tuple(name for name, row in OPTIMIZER_TABLE.items()
 # estimator's penalty=None (or its defaults) and no intercept_decay.
 OWN_PENALTY = tuple(name for name, row in OPTIMIZER_TABLE.items()
                     if row.own_penalty)
+# The optimizers without a learning rate (COCOB): eta0, learning_rate and
+# the schedule's parameters are errors for them (RATE_PARAMS); and those
+# that take no L1 penalty (an error too).
+RATE_FREE = tuple(name for name, row in OPTIMIZER_TABLE.items()
+                  if row.rate_free)
+NO_L1 = tuple(name for name, row in OPTIMIZER_TABLE.items()
+              if not row.l1_truncation)
+RATE_PARAMS = ("eta0", "learning_rate", "power_t", "decay_steps",
+               "decay_rate", "eta_min", "warmup_steps", "intercept_decay")
+
+
+def rule_of(optimizer):
+    """The table's name of an optimizer string or object."""
+    return optimizer if isinstance(optimizer, str) else (
+        optimizer._validated_rule()[0])
+
+
+def without_rate(params):
+    """Estimator parameters ``params`` less the rate's (RATE_PARAMS) when
+    their optimizer has no learning rate; unchanged otherwise."""
+    if rule_of(params.get("optimizer", "sgd")) not in RATE_FREE:
+        return params
+    return {k: v for k, v in params.items() if k not in RATE_PARAMS}
 
 
 def per_optimizer(cases, default=None):
@@ -182,4 +205,6 @@ OPTIMIZER_CASES = per_optimizer({
     "ftrl": dict(optimizer="ftrl", eta0=0.2, learning_rate="constant"),
     "ftrl_l1_l2": dict(optimizer=FTRL(beta=0.5, l1=0.05, l2=0.1), eta0=0.3,
                        learning_rate="constant"),
+    # COCOB has no learning rate: no eta0, no schedule.
+    "cocob": dict(optimizer="cocob"),
 }, default=default_case(eta0=0.05))

@@ -18,7 +18,13 @@ import sgdlearn._engine
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn.optim import FTRL
 
-from .conftest import OPTIMIZER_NAMES, OWN_PENALTY, per_optimizer
+from .conftest import (
+    NO_L1,
+    OPTIMIZER_NAMES,
+    OWN_PENALTY,
+    per_optimizer,
+    without_rate,
+)
 
 OPTIMIZERS = OPTIMIZER_NAMES
 # A learning rate that suits each optimizer on standardized features, for
@@ -46,18 +52,20 @@ def _quiet():
 def test_every_optimizer_learns_digits(digits, optimizer, batch_size):
     X, y = digits
     full = batch_size == "full"
-    clf = GDClassifier(loss="log_loss", optimizer=optimizer, batch_size=batch_size,
-                       learning_rate="constant",
-                       eta0=(FULL_BATCH_ETA0 if full else ETA0)[optimizer],
-                       max_iter=300 if full else 60, random_state=0).fit(X, y)
+    clf = GDClassifier(**without_rate(dict(
+        loss="log_loss", optimizer=optimizer, batch_size=batch_size,
+        learning_rate="constant",
+        eta0=(FULL_BATCH_ETA0 if full else ETA0)[optimizer],
+        max_iter=300 if full else 60, random_state=0))).fit(X, y)
     assert clf.score(X, y) > 0.93
 
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_every_optimizer_learns_diabetes(diabetes, optimizer):
     X, y = diabetes
-    reg = GDRegressor(optimizer=optimizer, learning_rate="constant",
-                      eta0=ETA0[optimizer], batch_size=8, random_state=0).fit(X, y)
+    reg = GDRegressor(**without_rate(dict(
+        optimizer=optimizer, learning_rate="constant", eta0=ETA0[optimizer],
+        batch_size=8, random_state=0))).fit(X, y)
     assert reg.score(X, y) > 0.45
 
 
@@ -457,6 +465,8 @@ def test_strong_l1_gives_exact_zeros_with_every_optimizer(breast_cancer, optimiz
     """Cumulative truncation follows every optimizer's step: a strong L1
     penalty leaves most weights exactly zero, and a weak one few (FTRL: its
     own l1, on the summed loss)."""
+    if optimizer in NO_L1:
+        pytest.skip("COCOB takes no L1 penalty (tests/test_cocob.py)")
     X, y = breast_cancer
     X = sp.csr_array(X) if layout == "csr" else X
     params = dict(loss="log_loss", optimizer=optimizer, penalty="l1",

@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._kernels._select import baseline, kernel
 
-from .conftest import OPTIMIZER_CASES, OWN_PENALTY
+from .conftest import NO_L1, OPTIMIZER_CASES, OWN_PENALTY, without_rate
 
 GOLDEN = Path(__file__).with_name("golden.npz")
 
@@ -96,9 +96,13 @@ def _train(case):
         # and schedule do not apply (its averaging does).
         params = {key: value for key, value in params.items()
                   if key not in _PENALTY_AND_SCHEDULE}
-    # The problem's schedule (step_schedule) wins over an optimizer case's.
-    model = Estimator(**{**OPTIMIZERS[opt], **params}, batch_size=BATCHES[batch],
-                      max_iter=3, tol=None,
+    if _rule(OPTIMIZERS[opt]) in NO_L1 and params.get("penalty") == "elasticnet":
+        params = {**params, "penalty": "l2"}  # COCOB: no L1 (an error)
+        params.pop("l1_ratio")
+    # The problem's schedule (step_schedule) wins over an optimizer case's;
+    # COCOB has none (without_rate).
+    model = Estimator(**without_rate({**OPTIMIZERS[opt], **params}),
+                      batch_size=BATCHES[batch], max_iter=3, tol=None,
                       random_state=0)
     model.fit(X, y, sample_weight=sw if weighted else None)
     model.partial_fit(X[:20], y[:20])

@@ -10,6 +10,8 @@ import sgdlearn._engine
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._kernels import _select
 
+from .conftest import without_rate
+
 pytestmark = pytest.mark.skipif(
     _select.avx2 is None or not _select.cpu_has_avx2(),
     reason="no AVX2/FMA build or CPU here")
@@ -21,7 +23,8 @@ def _fit_with(monkeypatch, kernel, make, X, y):
 
 
 @pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adagrad", "rmsprop",
-                                       "adam", "amsgrad", "adamw", "ftrl"])
+                                       "adam", "amsgrad", "adamw", "ftrl",
+                                       "cocob"])
 @pytest.mark.parametrize("batch_size", [1, 16])
 def test_builds_agree(monkeypatch, digits, diabetes, layout, dtype, optimizer,
                       batch_size):
@@ -36,10 +39,10 @@ def test_builds_agree(monkeypatch, digits, diabetes, layout, dtype, optimizer,
         loss = {"loss": "log_loss"} if Model is GDClassifier else {}
 
         def make(Model=Model, loss=loss):
-            return Model(optimizer=optimizer, batch_size=batch_size, penalty="l2",
-                         **loss,
-                         learning_rate="constant", eta0=0.01, max_iter=2,
-                         tol=None, random_state=0)
+            return Model(**without_rate(dict(
+                optimizer=optimizer, batch_size=batch_size, penalty="l2",
+                **loss, learning_rate="constant", eta0=0.01, max_iter=2,
+                tol=None, random_state=0)))
 
         base = _fit_with(monkeypatch, _select.baseline, make, X, y)
         fast = _fit_with(monkeypatch, _select.avx2, make, X, y)

@@ -14,7 +14,7 @@ from sgdlearn._data import kernel_rows
 from sgdlearn._kernels import _loss, _schedule
 from sgdlearn._resolve import resolve_optimizer
 
-from .conftest import OPTIMIZER_CASES, load_reference
+from .conftest import NO_L1, OPTIMIZER_CASES, load_reference, without_rate
 
 LossKind, py_loss_grad, py_softmax_grad = (
     _loss.LossKind, _loss.py_loss_grad, _loss.py_softmax_grad)
@@ -126,7 +126,7 @@ def _params(optimizer, **params):
         # FTRL: its penalty is its own (the case's l1, l2), at the case's
         # constant rate.
         params.update(penalty=None, learning_rate="constant")
-    return params
+    return without_rate(params)  # COCOB: no rate
 
 
 def _row(params):
@@ -441,9 +441,11 @@ def test_wide_sparse_batches_are_the_narrow_ones(params):
 def test_penalty(penalty, optimizer, batch_size):
     # The L1 truncation moves eta0 * alpha per update: Adadelta's nominal
     # rate (1.0) is some 300 times its early steps, so it gets less alpha.
-    alpha = 0.02 if OPTIMIZERS[optimizer]["eta0"] < 0.5 else 0.001
+    alpha = 0.02 if OPTIMIZERS[optimizer].get("eta0", 0) < 0.5 else 0.001
     if _row(OPTIMIZERS[optimizer]).own_penalty and penalty is not None:
         pytest.skip("FTRL's penalty is its own l1, l2 (tests/test_ftrl.py)")
+    if optimizer in NO_L1 and penalty in ("l1", "elasticnet"):
+        pytest.skip("COCOB takes no L1 penalty (tests/test_cocob.py)")
     params = _params(optimizer, penalty=penalty, alpha=alpha, l1_ratio=0.4,
                      batch_size=batch_size)
     est, model = check_against_reference("reg", X_DENSE, Y_REG, SW, **params)
@@ -600,7 +602,8 @@ def test_warm_start_keeps_optimizer_state(optimizer):
 def test_partial_fit_sequence(optimizer, average):
     """partial_fit on successive chunks continues the weights, optimizer
     state, t and average, as the reference does."""
-    params = _params(optimizer, penalty="elasticnet", l1_ratio=0.3,
+    penalty = "l2" if optimizer in NO_L1 else "elasticnet"
+    params = _params(optimizer, penalty=penalty, l1_ratio=0.3,
                      batch_size=4, average=average, loss="squared_hinge")
     est = GDClassifier(shuffle=False, **params)
     model = ref.Model(X_DENSE.shape[1], **params)

@@ -20,6 +20,7 @@ from .conftest import (
     assert_same_state,
     load_reference,
     snapshot,
+    without_rate,
 )
 
 ref = load_reference()
@@ -70,11 +71,11 @@ OPTIMIZERS = OPTIMIZER_NAMES
 def test_multinomial_matches_numpy_softmax_rule(optimizer, batch_size, dtype):
     # FTRL's penalty is its own: no estimator penalty for it.
     alpha = 0.0 if optimizer in OWN_PENALTY else 0.01
-    clf = GDClassifier(loss="log_loss", multi_class="multinomial",
-                       optimizer=optimizer, batch_size=batch_size,
-                       penalty="l2" if alpha else None,
-                       alpha=0.01, learning_rate="constant", eta0=0.05,
-                       shuffle=False, max_iter=3, tol=None)
+    clf = GDClassifier(**without_rate(dict(
+        loss="log_loss", multi_class="multinomial", optimizer=optimizer,
+        batch_size=batch_size, penalty="l2" if alpha else None, alpha=0.01,
+        learning_rate="constant", eta0=0.05, shuffle=False, max_iter=3,
+        tol=None)))
     clf.fit(X.astype(dtype), Y, sample_weight=SW)
     W, b = softmax_reference(X, Y, SW, optimizer=optimizer, batch_size=batch_size,
                              epochs=3, alpha=alpha)
@@ -93,6 +94,7 @@ def test_multinomial_csr(optimizer):
                   batch_size=4, penalty=None, learning_rate="constant", eta0=0.05,
                   shuffle=False, max_iter=2, tol=None,
                   intercept_decay="auto" if optimizer in OWN_PENALTY else 1.0)
+    params = without_rate(params)
     sparse = GDClassifier(**params).fit(sp.csr_array(Xs), Y, sample_weight=SW)
     W, b = softmax_reference(sp.csr_array(Xs), Y, SW, optimizer=optimizer,
                              batch_size=4, epochs=2,

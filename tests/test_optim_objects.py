@@ -24,10 +24,12 @@ from sgdlearn._optim_table import Slot
 
 from .conftest import (
     OPTIMIZER_NAMES,
+    RATE_PARAMS,
     as_layout,
     assert_same_state,
     per_optimizer,
     snapshot,
+    without_rate,
 )
 
 
@@ -93,8 +95,10 @@ def test_object_form_is_the_string_form(breast_cancer, case, layout):
     flat, obj = FORMS[case]
     common = dict(loss="log_loss", eta0=0.01, max_iter=3, tol=None, batch_size=4,
                   random_state=0, learning_rate="constant")
-    by_string = GDClassifier(**common, **flat).fit(X, y).partial_fit(X[:50], y[:50])
-    by_object = GDClassifier(**common, optimizer=obj).fit(X, y)
+    by_string = GDClassifier(**without_rate({**common, **flat})).fit(
+        X, y).partial_fit(X[:50], y[:50])
+    by_object = GDClassifier(**without_rate({**common, "optimizer": obj}))
+    by_object.fit(X, y)
     by_object.partial_fit(X[:50], y[:50])
     _assert_same_model(by_string, by_object)
 
@@ -203,11 +207,18 @@ def test_changed_optimizer_starts_afresh(breast_cancer, first, second):
     X, y = breast_cancer
     common = dict(loss="log_loss", eta0=0.01, learning_rate="constant",
                   max_iter=2, tol=None, random_state=0, warm_start=True)
-    model = GDClassifier(**common, **FORMS[first][0]).fit(X, y)
+    model = GDClassifier(**without_rate({**common, **FORMS[first][0]}))
+    model.fit(X, y)
     coef, intercept = model.coef_.copy(), model.intercept_.copy()
     _switch(model, first, second)
+    # The rate's parameters as the second optimizer takes them (none for
+    # COCOB).
+    defaults = GDClassifier().get_params()
+    second_params = without_rate({**common, **FORMS[second][0]})
+    model.set_params(**{k: second_params.get(k, defaults[k])
+                        for k in RATE_PARAMS})
     model.fit(X, y)
-    cold = GDClassifier(**{**common, "warm_start": False}, **FORMS[second][0])
+    cold = GDClassifier(**{**second_params, "warm_start": False})
     cold.fit(X, y, coef_init=coef, intercept_init=intercept)
     _assert_same_model(model, cold)
 

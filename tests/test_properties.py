@@ -15,7 +15,12 @@ from hypothesis.extra.numpy import arrays  # noqa: E402
 
 from sgdlearn import DivergenceError, GDClassifier, GDRegressor  # noqa: E402
 
-from .conftest import OPTIMIZER_NAMES, OWN_PENALTY  # noqa: E402
+from .conftest import (  # noqa: E402
+    NO_L1,
+    OPTIMIZER_NAMES,
+    OWN_PENALTY,
+    without_rate,
+)
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -35,7 +40,9 @@ def _common_params(draw):
         # FTRL: its own penalty at a constant rate (the estimator's penalty
         # and schedule are errors: tests/test_ftrl.py).
         params.update(penalty=None, learning_rate="constant", warmup_steps=0)
-    return params
+    if params["optimizer"] in NO_L1 and params["penalty"] in ("l1", "elasticnet"):
+        params["penalty"] = "l2"  # COCOB: no L1 (an error, tests/test_cocob.py)
+    return without_rate(params)  # COCOB: no rate
 
 
 def _drawn_params(draw):

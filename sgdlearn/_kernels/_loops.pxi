@@ -68,7 +68,8 @@ cdef void update(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, const floating* G,
         sr = k * m.srow
         apply_update(&ep.opt, &ep.upd, ep.opt.l2, 1.0 / m.wscale, W + k * d,
                      at(m.S, sr, W), at(m.S, sr + slot, W),
-                     at(m.S, sr + 2 * slot, W), m.sstep, G + k * g_stride,
+                     at(m.S, sr + 2 * slot, W), slot, m.sstep,
+                     G + k * g_stride,
                      sc.gscale[k], idx, n)
     if ep.task.fit_intercept:
         for k in range(m.K):
@@ -76,7 +77,7 @@ cdef void update(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, const floating* G,
                          ep.task.intercept_decay,
                          &m.b[k], at(m.Sb, k * m.srow_b, &one),
                          at(m.Sb, k * m.srow_b + 1, &one),
-                         at(m.Sb, k * m.srow_b + 2, &one), 1,
+                         at(m.Sb, k * m.srow_b + 2, &one), 1, 1,
                          &one, sc.gb[k], NULL, 1)
     if ep.task.l1 > 0:
         m.u += ep.task.l1 * eta

@@ -7,6 +7,7 @@
 from cython cimport floating
 from libc.math cimport sqrt
 
+from sgdlearn._kernels._cocob cimport cocob_coords
 from sgdlearn._kernels._fmath cimport fsqrt
 from sgdlearn._kernels._ftrl cimport ftrl_coords, ftrl_sparse
 from sgdlearn._kernels._optim_torch cimport (
@@ -28,6 +29,7 @@ cpdef enum OptimKind:
     ADAMAX = 10
     ADADELTA = 11
     FTRL = 12
+    COCOB = 14
 
 
 # Per-kind properties, asked by name (never by the enum's order), so that a
@@ -53,6 +55,8 @@ cdef inline int divisor_slot(int kind) noexcept nogil:
         return 0
     if kind == FTRL:
         return 1
+    if kind == COCOB:  # grad_norm_sum, the first to overflow
+        return 1
     if kind == AMSGRAD:
         return 2
     if bias_corrected(kind):
@@ -77,6 +81,7 @@ cdef struct Optim:
     double ftrl_beta     # FTRL-Proximal's beta, lambda_1 and lambda_2 (the
     double ftrl_l1       # intercept's Optim, Epoch.opt_b, has l1 = l2 = 0)
     double ftrl_l2
+    double cocob_alpha   # COCOB-Backprop's alpha (its first bets' bound)
 
 
 cdef struct Update:
@@ -314,7 +319,7 @@ cdef inline void torch_update(const Optim* o, const Update* u, double l2,
 cdef inline void apply_update(const Optim* o, const Update* u, double l2,
                               double vscale,
                               floating* w, floating* s0, floating* s1,
-                              floating* s2, Py_ssize_t sstep,
+                              floating* s2, Py_ssize_t slot, Py_ssize_t sstep,
                               const floating* g, double gscale,
                               const int* idx, Py_ssize_t n) noexcept nogil:
     """One optimizer update of the coordinates j = idx[jj] (jj when idx is
@@ -322,9 +327,11 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
 
     ``vscale`` multiplies the step: 1/wscale when w is stored scaled, the
     intercept decay for the intercept.  s0, s1, s2 are the optimizer's state
-    arrays: coordinate j's state is at s0[j * sstep], s1[j * sstep], ...
-    (sstep > 1 only for sparse updates: state interleaved so that one cache
-    line holds all of a coordinate's).  Dense loops index s0[j] (contiguous,
+    arrays: coordinate j's state is at s0[j * sstep], s1[j * sstep], ...;
+    more slots (COCOB's five) follow s0 at steps of ``slot`` elements
+    (s1 == s0 + slot, s2 == s0 + 2 slot).  (sstep > 1 only for sparse
+    updates: state interleaved so that one cache line holds all of a
+    coordinate's.)  Dense loops index s0[j] (contiguous,
     they vectorize; a runtime stride there does not), and so
     do the sparse SGD, momentum and Nesterov loops, whose single state array
     is the same in both layouts; the other sparse updates go to
@@ -359,6 +366,14 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
         else:
             ftrl_sparse(w, s0, s1, sstep, g, gscale, idx, n, u.lr,
                         o.ftrl_beta, o.ftrl_l1, o.ftrl_l2)
+        return
+    if kind == COCOB:  # _cocob.pxd; no rate (u.lr, vscale: wscale stays 1)
+        if idx == NULL:
+            cocob_coords(w, s0, slot, 1, g, gscale, l2, NULL, n,
+                         o.cocob_alpha)
+        else:
+            cocob_coords(w, s0, slot, sstep, g, gscale, l2, idx, n,
+                         o.cocob_alpha)
         return
     if kind == SGD:
         gs = -u.lr * vscale * gscale

@@ -88,6 +88,11 @@ cdef inline void prefetch_coordinate(const Model* m, const Lazy* lz,
         SGDL_PREFETCH_L2(at(m.W, k * m.d + j, like))
         if m.S != NULL:
             SGDL_PREFETCH_L2(at(m.S, k * m.srow + j * m.sstep, like))
+            if m.sstep > 4:  # a record of 5 slots straddles two lines
+                #              one time in two (COCOB's; AMSGrad's 3-slot
+                #              records gained nothing from it)
+                SGDL_PREFETCH_L2(at(m.S, k * m.srow + (j + 1) * m.sstep - 1,
+                                    like))
         if m.AW != NULL:
             SGDL_PREFETCH_L2(at(m.AW, k * m.d + j, like))
         if m.Q != NULL:
