@@ -30,7 +30,15 @@ from sklearn.utils._param_validation import (
 
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._base import transactional
-from sgdlearn._dask_mixing import adopt, mix, mixing_weights
+from sgdlearn._dask_mixing import (
+    adopt,
+    build,
+    finalize,
+    leaf,
+    merge,
+    mix,
+    mixing_weights,
+)
 
 try:
     import dask
@@ -41,7 +49,18 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
         "pip install 'sgdlearn[dask]'"
     ) from exc
 
+from dask.sizeof import sizeof  # noqa: E402
+
+from sgdlearn._base import BaseGD  # noqa: E402
 from sgdlearn._dask_shards import describe, make_shards, row_blocks  # noqa: E402
+
+
+@sizeof.register(BaseGD)
+def _sizeof_estimator(model):
+    """The bytes of an estimator's arrays, not ``sys.getsizeof``'s few
+    hundred: the scheduler's memory accounting and its transfer log then
+    see what a model weighs."""
+    return sizeof(vars(model))
 
 __all__ = ["fit_data_parallel", "stream_partial_fit"]
 
@@ -81,7 +100,86 @@ def _train_shard(model, shard, mixed, n_epochs, classes, stop):
 
 
 def _mixture_converged(mixed, tol, patience):
-    return _converged(mixed.loss_curve_, tol, patience)
+    curve = (mixed["loss_curve_"] if isinstance(mixed, dict)
+             else mixed.loss_curve_)
+    return _converged(curve, tol, patience)
+
+
+# ----------------------------------------------------------------------
+# One averaging round over a tree of tasks (the default): arrays travel,
+# not estimators.
+def _merge_task(left, right, last):
+    partial = merge(left, right)
+    return finalize(partial) if last else partial
+
+
+def _leaf_task(model, weight, last):
+    partial = leaf(model, weight)
+    return finalize(partial) if last else partial
+
+
+def _relay(state):
+    """The mixture, copied to the worker this task runs on."""
+    return state
+
+
+def _reduce_tree(client, models, places, weights):
+    """The mixture's state dict, on the first shard's worker, computed over a
+    fixed binary tree: each shard's copy gives its partial (arrays only) on
+    its own worker; at each level neighbours (0, 1), (2, 3), ... merge on
+    the left one's worker, so only the right partial travels; an odd one out
+    waits for the next level.  ceil(log2 n) levels; the last merge
+    finalizes.  The same tree as :func:`~sgdlearn._dask_mixing.
+    reduce_pairwise`: the order is a function of the shards, not of
+    timing."""
+    last = len(models) == 1
+    level = [client.submit(_leaf_task, model, float(weight), last,
+                           workers=[place], allow_other_workers=True,
+                           pure=False)
+             for model, weight, place in zip(models, weights, places,
+                                             strict=True)]
+    where = list(places)
+    while len(level) > 1:
+        last = len(level) <= 2
+        level = [client.submit(_merge_task, level[i], level[i + 1], last,
+                               workers=[where[i]], allow_other_workers=True,
+                               pure=False)
+                 if i + 1 < len(level) else level[i]
+                 for i in range(0, len(level), 2)]
+        where = where[::2]
+    return level[0]
+
+
+def _broadcast_tree(client, state, places):
+    """A copy of the mixture on every shard's worker, sent down the reduction
+    tree in reverse: shard j gets it from shard j - lowbit(j) (its partner
+    in the reduction), so each worker receives it once and the root sends
+    it ceil(log2 n) times, over at most ceil(log2 n) hops.  Shards sharing
+    a worker share one copy."""
+    copies = [state]
+    for j in range(1, len(places)):
+        parent = j - (j & -j)
+        if places[j] == places[parent]:
+            copies.append(copies[parent])
+        else:
+            copies.append(client.submit(_relay, copies[parent],
+                                        workers=[places[j]],
+                                        allow_other_workers=True, pure=False))
+    return copies
+
+
+def mix_round(client, models, places, weights, reduction="tree"):
+    """One averaging round of the copies ``models`` (futures, shard i's on
+    ``places[i]``): (the mixture, one future of it per shard for the shards
+    to adopt).  ``reduction="star"`` is the former path: every copy to one
+    ``mix`` task, the mixed estimator to every shard; ``"tree"`` reduces
+    and broadcasts arrays over a tree (:func:`_reduce_tree`,
+    :func:`_broadcast_tree`)."""
+    if reduction == "star":
+        mixed = client.submit(mix, models, weights, pure=False)
+        return mixed, [mixed] * len(models)
+    state = _reduce_tree(client, models, places, weights)
+    return state, _broadcast_tree(client, state, places)
 
 
 # ----------------------------------------------------------------------
@@ -92,6 +190,7 @@ _FIT_CONSTRAINTS = {
     "mixing": [StrOptions({"iterative", "one_shot"})],
     "local_epochs": [Interval(Integral, 1, None, closed="left")],
     "n_shards": [Interval(Integral, 1, None, closed="left"), None],
+    "reduction": [StrOptions({"tree", "star"})],
 }
 _STREAM_CONSTRAINTS = {
     "epochs": [Interval(Integral, 0, None, closed="left")],
@@ -106,11 +205,13 @@ def _check_estimator(estimator):
                         f"{type(estimator).__name__}")
 
 
-def _check_call(estimator, mixing, local_epochs, n_shards, classes):
+def _check_call(estimator, mixing, local_epochs, n_shards, classes,
+                reduction="tree"):
     _check_estimator(estimator)
     validate_parameter_constraints(
         _FIT_CONSTRAINTS,
-        {"mixing": mixing, "local_epochs": local_epochs, "n_shards": n_shards},
+        {"mixing": mixing, "local_epochs": local_epochs, "n_shards": n_shards,
+         "reduction": reduction},
         caller_name="fit_data_parallel",
     )
     # the estimator's own parameters, with the messages of its fit
@@ -165,27 +266,38 @@ def _copies(estimator, n_copies, classes, counts):
 
 
 def _train(client, copies, shards, places, weights, classes, estimator, *,
-           one_shot, local_epochs):
+           one_shot, local_epochs, reduction="tree"):
     """Rounds of local epochs, each followed by a mix, until ``max_iter``
     epochs or the stopping rule; returns the final mixture."""
     max_iter, tol = estimator.max_iter, estimator.tol
     stop = None if tol is None else (tol, estimator.n_iter_no_change)
     per_round = max_iter if one_shot else local_epochs
     models, mixed, done, converged = copies, None, 0, False
+    adopted = [None] * len(copies)
     while done < max_iter and not converged:
         epochs = min(per_round, max_iter - done)
         models = [
-            client.submit(_train_shard, model, shard, mixed, epochs, classes,
+            client.submit(_train_shard, model, shard, start, epochs, classes,
                           stop if one_shot else None, workers=[place],
                           allow_other_workers=True, pure=False)
-            for model, shard, place in zip(models, shards, places, strict=True)
+            for model, shard, start, place in zip(models, shards, adopted,
+                                                  places, strict=True)
         ]
-        mixed = client.submit(mix, models, weights, pure=False)
         done += epochs
+        if done < max_iter or reduction == "star":
+            mixed, adopted = mix_round(client, models, places, weights,
+                                       reduction)
+        else:  # the last round: the mixture is only needed as a model
+            mixed = _reduce_tree(client, models, places, weights)
         if stop is not None and not one_shot:
             converged = client.submit(_mixture_converged, mixed, *stop,
+                                      workers=[places[0]],
+                                      allow_other_workers=True,
                                       pure=False).result()
-    return mixed.result()
+    if reduction == "star":
+        return mixed.result()
+    return client.submit(build, models[0], mixed, workers=[places[0]],
+                         allow_other_workers=True, pure=False).result()
 
 
 def _finish(model, estimator, X, classes, counts):
@@ -205,7 +317,7 @@ def _finish(model, estimator, X, classes, counts):
 # Public API
 def fit_data_parallel(estimator, X, y, *, classes=None, sample_weight=None,
                       mixing="iterative", local_epochs=1, n_shards=None,
-                      client=None):
+                      reduction="tree", client=None):
     """Fit a copy of ``estimator`` on a dask collection, data-parallel.
 
     The row blocks are computed on the workers (or found there, if the
@@ -218,8 +330,11 @@ def fit_data_parallel(estimator, X, y, *, classes=None, sample_weight=None,
     ``local_epochs`` epochs, and continue from the average (iterative
     parameter mixing); or only once, at the end (one-shot averaging).
     Weights and optimizer state are averaged; see :ref:`dask-guide` for how.
-    Only the models (a few arrays of the size of ``coef_``) travel between
-    the workers and the client, never the data.
+    The average is reduced pairwise over a fixed tree of tasks placed on the
+    workers holding the copies, and sent back down the same tree: only the
+    averaged arrays (weights, optimizer state, counters) travel, never the
+    data or a pickled estimator, and the order of the sums is a function
+    of the shards, not of timing.
 
     The number of epochs and the stopping rule are the estimator's, as in
     ``fit``: up to ``max_iter`` epochs per shard; with ``tol`` set, the
@@ -264,6 +379,15 @@ default=None
         on which blocks make each shard, hence on where dask placed them
         (the same for a persisted collection); with ``n_shards=1`` it does
         not.
+    reduction : {'tree', 'star'}, default='tree'
+        How a round's average is computed.  'tree': over ceil(log2 n_shards)
+        levels of pairwise merges of arrays, each on the worker holding one
+        of its inputs, then sent down the same tree (each worker receives
+        O(1) arrays on average, the first shard's O(log n_shards)).
+        'star': the former path, kept for comparison: every copy's
+        estimator to one task, and the mixed estimator from it to every
+        shard.  Both give the same model up to rounding (<= 1e-12
+        relative).
     client : distributed.Client, default=None
         The client to use; the default client if None.
 
@@ -315,7 +439,7 @@ default=None
     >>> clf.coef_.shape
     (1, 10)
     """
-    _check_call(estimator, mixing, local_epochs, n_shards, classes)
+    _check_call(estimator, mixing, local_epochs, n_shards, classes, reduction)
     classifier = is_classifier(estimator)
     client = get_client() if client is None else client
     xs, ys, ws = row_blocks(X, y, sample_weight)
@@ -344,7 +468,7 @@ default=None
     copies = _copies(estimator, len(shards), classes, counts)
     mixed = _train(client, copies, shards, places, weights, classes,
                    estimator, one_shot=mixing == "one_shot",
-                   local_epochs=int(local_epochs))
+                   local_epochs=int(local_epochs), reduction=reduction)
     return _finish(mixed, estimator, X, classes, counts)
 
 
