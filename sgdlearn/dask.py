@@ -31,6 +31,7 @@ from sklearn.utils._param_validation import (
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._base import transactional
 from sgdlearn._dask_mixing import (
+    Arrays,
     adopt,
     build,
     finalize,
@@ -38,6 +39,7 @@ from sgdlearn._dask_mixing import (
     merge,
     mix,
     mixing_weights,
+    nbytes,
 )
 
 try:
@@ -60,7 +62,13 @@ def _sizeof_estimator(model):
     """The bytes of an estimator's arrays, not ``sys.getsizeof``'s few
     hundred: the scheduler's memory accounting and its transfer log then
     see what a model weighs."""
-    return sizeof(vars(model))
+    return nbytes(vars(model))
+
+
+@sizeof.register(Arrays)
+def _sizeof_arrays(arrays):
+    """Exact, where dask samples a plain dict's entries."""
+    return nbytes(arrays)
 
 __all__ = ["fit_data_parallel", "stream_partial_fit"]
 
