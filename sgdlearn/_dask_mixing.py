@@ -298,12 +298,12 @@ def leaf(model, weight):
     for index, (mixing, beta) in enumerate(context["rules"]):
         factor = (np.ones(steps.shape) if beta is None
                   else _bias_factors(beta, steps, steps))  # 0 where k = 0
-        scale = weight if mixing == "mean" else 1.0
-        coef = np.asarray(model._coef_state[:, index, :], dtype=np.float64)
-        intercept = np.asarray(model._intercept_state[:, index],
-                               dtype=np.float64)
-        slots.append((scale * (coef * factor[:, None]),
-                      scale * (intercept * factor)))
+        if mixing == "mean":
+            factor = weight * factor
+        coef = model._coef_state[:, index, :]
+        intercept = model._intercept_state[:, index]
+        slots.append((np.multiply(coef, factor[:, None], dtype=np.float64),
+                      np.multiply(intercept, factor, dtype=np.float64)))
     curve = np.asarray(model.loss_curve_, dtype=np.float64)
     return Arrays({
         "n": 1,
