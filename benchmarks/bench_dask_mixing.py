@@ -77,8 +77,14 @@ def drain(dask_worker):
 
 
 def one_round(client, models, places, weights, reduction, mix_round):
+    """Time one round on fresh copies of the models (new keys, as after
+    training: no worker holds a replica of them yet)."""
     from distributed import wait
 
+    models = [client.submit(copy.deepcopy, model, workers=[place],
+                            pure=False)
+              for model, place in zip(models, places, strict=True)]
+    wait(models)
     client.run(drain)
     start = time.perf_counter()
     _, copies = mix_round(client, models, places, weights, reduction)

@@ -243,18 +243,23 @@ class Arrays(dict):
     plain dict of more than 10 entries extrapolates from a random sample)."""
 
 
-def nbytes(value):
+def nbytes(value, seen=None):
     """The bytes of the arrays in ``value`` (dicts, lists, tuples and the
     attributes of objects with ``__dict__`` followed), plus the other
     objects' ``sys.getsizeof``."""
     import sys
 
+    if seen is None:
+        seen = set()
+    if id(value) in seen:  # pickled once (coef_ is one of the iterates)
+        return 0
+    seen.add(id(value))
     if isinstance(value, np.ndarray):
         return value.nbytes
     if isinstance(value, dict):
-        return sum(nbytes(v) for v in value.values())
+        return sum(nbytes(v, seen) for v in value.values())
     if isinstance(value, list | tuple):
-        return sum(nbytes(v) for v in value)
+        return sum(nbytes(v, seen) for v in value)
     return sys.getsizeof(value)
 
 
@@ -305,16 +310,19 @@ def leaf(model, weight):
         slots.append((np.multiply(coef, factor[:, None], dtype=np.float64),
                       np.multiply(intercept, factor, dtype=np.float64)))
     curve = np.asarray(model.loss_curve_, dtype=np.float64)
+    # with ``average``, coef_ is one of the two iterates (republished by
+    # finalize): it is not sent twice
+    names = [name for name in (() if context["averaging"] else (
+        "coef_", "intercept_")) + _WEIGHTS
+        if getattr(model, name, None) is not None]
     return Arrays({
         "n": 1,
         "weight": weight,
         "sums": {name: weight * np.asarray(getattr(model, name),
                                            dtype=np.float64)
-                 for name in ("coef_", "intercept_") + _WEIGHTS
-                 if getattr(model, name, None) is not None},
+                 for name in names},
         "dtypes": {name: np.asarray(getattr(model, name)).dtype
-                   for name in ("coef_", "intercept_") + _WEIGHTS
-                   if getattr(model, name, None) is not None},
+                   for name in names},
         "layout": (model._coef_state.shape, model._coef_state.dtype,
                    model._intercept_state.shape,
                    model._intercept_state.dtype),
