@@ -372,3 +372,57 @@ def test_a_worker_killed_mid_round_is_survived(processes):
     assert not errors, errors
     assert killed, "no merge was caught running: nothing was killed"
     assert_same_fit(survived, undisturbed)
+
+
+class _Recorder:
+    """A stand-in client recording each task's function, arguments, place
+    and depth (1 + the deepest input), without a cluster."""
+
+    def __init__(self):
+        self.tasks = []
+
+    def submit(self, fn, *args, workers, allow_other_workers, pure):
+        assert allow_other_workers and not pure
+        depth = 1 + max((a.depth for a in args if isinstance(a, _Task)),
+                        default=0)
+        task = _Task(fn.__name__, args, workers[0], depth)
+        self.tasks.append(task)
+        return task
+
+
+class _Task:
+    def __init__(self, name, args, place, depth):
+        self.name, self.args, self.place, self.depth = name, args, place, depth
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 8, 13, 16])
+def test_tree_shape(n):
+    """ceil(log2 n) merge levels after the leaves, each merge on its left
+    input's worker; the broadcast reaches each other worker once, over at
+    most ceil(log2 n) relays; shards sharing a worker share a copy."""
+    import math
+
+    client = _Recorder()
+    places = [f"w{i}" for i in range(n)]
+    state = sgd_dask._reduce_tree(client, [f"m{i}" for i in range(n)], places,
+                                  np.full(n, 1.0 / n))
+    levels = math.ceil(math.log2(n))
+    assert state.depth == 1 + levels
+    assert state.place == "w0"
+    merges = [t for t in client.tasks if t.name == "_merge_task"]
+    assert len(merges) == n - 1
+    assert all(t.place == t.args[0].place for t in merges)
+    assert [t.args[-1] for t in client.tasks].count(True) == 1  # finalized once
+    copies = sgd_dask._broadcast_tree(client, state, places)
+    relays = [t for t in client.tasks if t.name == "_relay"]
+    assert sorted(t.place for t in relays) == sorted(places[1:])
+    assert all(c.place == p for c, p in zip(copies, places, strict=True))
+    assert max(c.depth for c in copies) - state.depth <= levels
+    # two shards per worker: the partner on the same worker needs no relay
+    client = _Recorder()
+    places = [f"w{i // 2}" for i in range(n)]
+    state = sgd_dask._reduce_tree(client, list(range(n)), places,
+                                  np.full(n, 1.0 / n))
+    copies = sgd_dask._broadcast_tree(client, state, places)
+    relays = [t for t in client.tasks if t.name == "_relay"]
+    assert sorted(t.place for t in relays) == sorted(set(places) - {"w0"})
