@@ -13,9 +13,10 @@ Bytes moved are distributed's own accounting: each worker's
 their sizes by ``dask.sizeof``, which sgdlearn.dask makes exact for
 estimators and partials: the bytes of their arrays), cleared before each
 round.  Reported per round: max and mean over the workers of the bytes
-received, the root's (shard 0's worker) and the total, with the critical
-path in tasks (the tree's is 1 leaf + ceil(log2 W) merges up, at most
-ceil(log2 W) relays down; the star's one mix task, then one fetch).
+received, the root's (the star's mix task, the tree's shard W // 2) and
+the total, with the critical path in tasks (the tree's is floor(log2 W) +
+1 node tasks up, each merging its own copy with its two subtrees', and
+floor(log2 W) relays down; the star's one mix task, then one fetch).
 
 Then (``--accuracy``, on by default): test accuracy after data-parallel
 training with the tree and with the star, in the same run, on
@@ -100,9 +101,8 @@ def one_round(client, models, places, weights, reduction, mix_round):
 def critical_path(reduction, n):
     if reduction == "star":
         return "mix + fetch"
-    levels = math.ceil(math.log2(n)) if n > 1 else 0
-    down = max(bin(j).count("1") for j in range(n))
-    return f"leaf + {levels} merges + {down} relays"
+    levels = math.floor(math.log2(n))
+    return f"{levels + 1} nodes + {levels} relays"
 
 
 def rounds_table(args):
@@ -141,7 +141,8 @@ def rounds_table(args):
                     received = results[reduction][-1][1]
                     nbytes = np.array([received[w][0] for w in places])
                     fetches = np.array([received[w][1] for w in places])
-                    root = nbytes[0] if reduction == "tree" else nbytes.max()
+                    root = (nbytes[n // 2] if reduction == "tree"
+                            else nbytes.max())
                     print(f"{n:3d} {d:7d} {reduction:>9s} "
                           f"{critical_path(reduction, n):>28s} "
                           f"{np.median(seconds) * 1e3:10.1f} ms "

@@ -218,7 +218,8 @@ def adopt(model, mixed):
 # inputs are, and only arrays travel, never estimators:
 #
 #   leaf(model, weight) -> partial      (on the worker holding the copy)
-#   merge(left, right)  -> partial      (associative; the order is fixed)
+#   merge(left, right)  -> partial      (associative; the order is fixed:
+#                                        merge_node, reduce_pairwise)
 #   finalize(partial)   -> state        (the mixture's arrays and scalars)
 #   adopt(model, state) / build(model, state)
 #
@@ -244,9 +245,9 @@ class Arrays(dict):
 
 
 def nbytes(value, seen=None):
-    """The bytes of the arrays in ``value`` (dicts, lists, tuples and the
-    attributes of objects with ``__dict__`` followed), plus the other
-    objects' ``sys.getsizeof``."""
+    """The bytes of the arrays in ``value`` (through dicts, lists and
+    tuples; an array met twice counts once), plus the other objects'
+    ``sys.getsizeof``."""
     import sys
 
     if seen is None:
@@ -386,15 +387,36 @@ def merge(left, right):
     })
 
 
+def merge_node(left, own, right):
+    """One node of the spanning tree: the partial of the copies of its left
+    subtree, its own copy's and its right subtree's, in that order (either
+    subtree may be None)."""
+    partial = own if left is None else merge(left, own)
+    return partial if right is None else merge(partial, right)
+
+
+def tree_nodes(lo, hi):
+    """The spanning tree over shards ``lo..hi-1``: (node, left range, right
+    range), the node the middle shard, its subtrees the shards before and
+    after it (a balanced binary search tree on the shard indices, so each
+    subtree is a contiguous range and the merge order is the shards')."""
+    mid = (lo + hi) // 2
+    return mid, (lo, mid), (mid + 1, hi)
+
+
 def reduce_pairwise(partials):
-    """The partials merged over a fixed binary tree: at each level,
-    neighbours (0, 1), (2, 3), ... merge, an odd one out waits for the next
-    level; ceil(log2 n) levels.  The cluster runs the same tree."""
+    """The partials merged over the fixed spanning tree of
+    :func:`tree_nodes`, floor(log2 n) + 1 levels deep; the cluster runs the
+    same tree, one task per node."""
     partials = list(partials)
-    while len(partials) > 1:
-        partials = [merge(*partials[i:i + 2]) if i + 1 < len(partials)
-                    else partials[i] for i in range(0, len(partials), 2)]
-    return partials[0]
+
+    def reduce(lo, hi):
+        if lo >= hi:
+            return None
+        mid, left, right = tree_nodes(lo, hi)
+        return merge_node(reduce(*left), partials[mid], reduce(*right))
+
+    return reduce(0, len(partials))
 
 
 def finalize(partial):

@@ -36,10 +36,11 @@ from sgdlearn._dask_mixing import (
     build,
     finalize,
     leaf,
-    merge,
+    merge_node,
     mix,
     mixing_weights,
     nbytes,
+    tree_nodes,
 )
 
 try:
@@ -116,13 +117,10 @@ def _mixture_converged(mixed, tol, patience):
 # ----------------------------------------------------------------------
 # One averaging round over a tree of tasks (the default): arrays travel,
 # not estimators.
-def _merge_task(left, right, last):
-    partial = merge(left, right)
-    return finalize(partial) if last else partial
-
-
-def _leaf_task(model, weight, last):
-    partial = leaf(model, weight)
+def _node_task(left, model, weight, right, last):
+    """One node of the reduction: its subtrees' partials (fetched) and its
+    own copy's (local), merged in shard order; finalized at the root."""
+    partial = merge_node(left, leaf(model, weight), right)
     return finalize(partial) if last else partial
 
 
@@ -132,47 +130,51 @@ def _relay(state):
 
 
 def _reduce_tree(client, models, places, weights):
-    """The mixture's state dict, on the first shard's worker, computed over a
-    fixed binary tree: each shard's copy gives its partial (arrays only) on
-    its own worker; at each level neighbours (0, 1), (2, 3), ... merge on
-    the left one's worker, so only the right partial travels; an odd one out
-    waits for the next level.  ceil(log2 n) levels; the last merge
-    finalizes.  The same tree as :func:`~sgdlearn._dask_mixing.
-    reduce_pairwise`: the order is a function of the shards, not of
-    timing."""
-    last = len(models) == 1
-    level = [client.submit(_leaf_task, model, float(weight), last,
-                           workers=[place], allow_other_workers=True,
-                           pure=False)
-             for model, weight, place in zip(models, weights, places,
-                                             strict=True)]
-    where = list(places)
-    while len(level) > 1:
-        last = len(level) <= 2
-        level = [client.submit(_merge_task, level[i], level[i + 1], last,
-                               workers=[where[i]], allow_other_workers=True,
-                               pure=False)
-                 if i + 1 < len(level) else level[i]
-                 for i in range(0, len(level), 2)]
-        where = where[::2]
-    return level[0]
+    """The mixture's state dict, computed over a fixed spanning tree of the
+    shards (:func:`~sgdlearn._dask_mixing.tree_nodes`; Vowpal Wabbit's
+    AllReduce is one too): the middle shard of a range is a node whose
+    subtrees are the shards before and after it.  Each node is one task on
+    its own shard's worker, which turns its copy into a partial (arrays
+    only) and merges it with its subtrees' partials, the only data that
+    travels (at most two per node).  floor(log2 n) + 1 levels; the root
+    finalizes.  The tree, hence the order of the sums, is a function of the
+    shards, not of timing: the tree of
+    :func:`~sgdlearn._dask_mixing.reduce_pairwise`."""
+    def reduce(lo, hi, last=False):
+        if lo >= hi:
+            return None
+        mid, left, right = tree_nodes(lo, hi)
+        return client.submit(_node_task, reduce(*left), models[mid],
+                             float(weights[mid]), reduce(*right), last,
+                             workers=[places[mid]], allow_other_workers=True,
+                             pure=False)
+
+    return reduce(0, len(models), True)
 
 
 def _broadcast_tree(client, state, places):
-    """A copy of the mixture on every shard's worker, sent down the reduction
-    tree in reverse: shard j gets it from shard j - lowbit(j) (its partner
-    in the reduction), so each worker receives it once and the root sends
-    it ceil(log2 n) times, over at most ceil(log2 n) hops.  Shards sharing
-    a worker share one copy."""
-    copies = [state]
-    for j in range(1, len(places)):
-        parent = j - (j & -j)
-        if places[j] == places[parent]:
-            copies.append(copies[parent])
+    """A copy of the mixture on every shard's worker, sent down the same
+    tree: each node's worker gets it from its parent's, so each worker
+    receives it once and sends it at most twice, over floor(log2 n) hops.
+    A node on its parent's worker uses its parent's copy."""
+    copies = [None] * len(places)
+
+    def down(lo, hi, parent, where):
+        if lo >= hi:
+            return
+        mid, left, right = tree_nodes(lo, hi)
+        if places[mid] == where:
+            copies[mid] = parent
         else:
-            copies.append(client.submit(_relay, copies[parent],
-                                        workers=[places[j]],
-                                        allow_other_workers=True, pure=False))
+            copies[mid] = client.submit(_relay, parent, workers=[places[mid]],
+                                        allow_other_workers=True, pure=False)
+        down(*left, copies[mid], places[mid])
+        down(*right, copies[mid], places[mid])
+
+    root, left, right = tree_nodes(0, len(places))
+    copies[root] = state
+    down(*left, state, places[root])
+    down(*right, state, places[root])
     return copies
 
 
@@ -299,8 +301,6 @@ def _train(client, copies, shards, places, weights, classes, estimator, *,
             mixed = _reduce_tree(client, models, places, weights)
         if stop is not None and not one_shot:
             converged = client.submit(_mixture_converged, mixed, *stop,
-                                      workers=[places[0]],
-                                      allow_other_workers=True,
                                       pure=False).result()
     if reduction == "star":
         return mixed.result()
@@ -338,8 +338,8 @@ def fit_data_parallel(estimator, X, y, *, classes=None, sample_weight=None,
     ``local_epochs`` epochs, and continue from the average (iterative
     parameter mixing); or only once, at the end (one-shot averaging).
     Weights and optimizer state are averaged; see :ref:`dask-guide` for how.
-    The average is reduced pairwise over a fixed tree of tasks placed on the
-    workers holding the copies, and sent back down the same tree: only the
+    The average is reduced over a fixed spanning tree of tasks placed on
+    the workers holding the copies, and sent back down the same tree: only the
     averaged arrays (weights, optimizer state, counters) travel, never the
     data or a pickled estimator, and the order of the sums is a function
     of the shards, not of timing.
@@ -388,10 +388,11 @@ default=None
         (the same for a persisted collection); with ``n_shards=1`` it does
         not.
     reduction : {'tree', 'star'}, default='tree'
-        How a round's average is computed.  'tree': over ceil(log2 n_shards)
-        levels of pairwise merges of arrays, each on the worker holding one
-        of its inputs, then sent down the same tree (each worker receives
-        O(1) arrays on average, the first shard's O(log n_shards)).
+        How a round's average is computed.  'tree': over a spanning tree of
+        the shards, floor(log2 n_shards) + 1 levels deep, whose nodes merge
+        their own copy's arrays with their two subtrees' on their own
+        worker, then sent down the same tree (each worker receives at most
+        three sets of arrays per round, whatever the number of shards).
         'star': the former path, kept for comparison: every copy's
         estimator to one task, and the mixed estimator from it to every
         shard.  Both give the same model up to rounding (<= 1e-12
