@@ -7,7 +7,8 @@ Needs the optional dependencies ``pip install "sgdlearn[dask]"``; importing
   dask array or DataFrame, on the workers that hold the shard, and averages
   the copies' weights and optimizer state every few epochs (iterative
   parameter mixing, McDonald et al. 2010) or once at the end (one-shot
-  averaging, Zinkevich et al. 2010).  Only models travel, never the data.
+  averaging, Zinkevich et al. 2010), over a spanning tree of the shards:
+  only the averaged arrays travel, never the data or an estimator.
 * :func:`stream_partial_fit` feeds a dask collection to ``partial_fit``
   block by block, computing one block at a time (out-of-core training on
   one machine).
