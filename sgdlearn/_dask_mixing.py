@@ -196,11 +196,294 @@ def mix(models, weights):
 
 def adopt(model, mixed):
     """Continue ``model`` (a copy, modified in place) from the mixture's
-    weights and optimizer state, keeping its own clock ``t_``, row order
+    weights and optimizer state (``mixed`` an estimator, or the state dict
+    of :func:`finalize`), keeping its own clock ``t_``, row order
     generators and training record.  ``partial_fit`` continues from the
     standard iterate and republishes ``coef_`` by the model's own ``t_``."""
+    get = mixed.get if isinstance(mixed, dict) else (
+        lambda name, default: getattr(mixed, name, default))
     for name in ("coef_", "intercept_") + _WEIGHTS + _STATE:
-        value = getattr(mixed, name, None)
+        value = get(name, None)
         if value is not None:
             setattr(model, name, np.array(value, copy=True))
     return model
+
+
+# ----------------------------------------------------------------------
+# The same mixture, reduced pairwise over arrays (issue 19)
+#
+# ``mix`` needs every copy in one process.  The functions below compute the
+# same mixture from small dicts of arrays ("partials") merged two at a time,
+# so that a cluster can reduce them over a tree of tasks placed where the
+# inputs are, and only arrays travel, never estimators:
+#
+#   leaf(model, weight) -> partial      (on the worker holding the copy)
+#   merge(left, right)  -> partial      (associative; the order is fixed:
+#                                        merge_node, reduce_pairwise)
+#   finalize(partial)   -> state        (the mixture's arrays and scalars)
+#   adopt(model, state) / build(model, state)
+#
+# A partial holds, for the copies under it: the weighted sums
+# sum_i w_i x_i of the weights (float64), every state slot combined by its
+# table rule (``Slot.mixing``: weighted sum, maximum or sum) and, for a
+# slot biased by ``1 - beta ** k`` (``Slot.bias``), re-biased for the
+# partial's step count ``K = max k_i`` per problem: merging two partials
+# rescales each slot by (1 - beta^K_new) / (1 - beta^K_old), a positive
+# factor, so sums, weighted sums and maxima all stay exact up to rounding
+# and the final slot is today's sum_i w_i m_i (1 - beta^K) / (1 - beta^k_i).
+# Counters come from the copy with the most steps (the first such, as
+# ``np.argmax`` in ``_mix_counters``: the left one on ties); the clock
+# carries sum_i (t_i - 1); the loss curve the weighted sum of the padded
+# curves plus ``tail`` = sum_i w_i (last value of curve i), which pads it.
+# The result equals ``mix`` to rounding (the tests ask <= 1e-12 relative),
+# and one partial alone finalizes to ``mix([model], [1.0])`` bit for bit.
+
+class Arrays(dict):
+    """A partial or a mixture's state: a plain dict, whose type lets
+    :mod:`sgdlearn.dask` tell dask its exact size (dask's ``sizeof`` of a
+    plain dict of more than 10 entries extrapolates from a random sample)."""
+
+
+def nbytes(value, seen=None):
+    """The bytes of the arrays in ``value`` (through dicts, lists and
+    tuples; an array met twice counts once), plus the other objects'
+    ``sys.getsizeof``."""
+    import sys
+
+    if seen is None:
+        seen = set()
+    if id(value) in seen:  # pickled once (coef_ is one of the iterates)
+        return 0
+    seen.add(id(value))
+    if isinstance(value, np.ndarray):
+        return value.nbytes
+    if isinstance(value, dict):
+        return sum(nbytes(v, seen) for v in value.values())
+    if isinstance(value, list | tuple):
+        return sum(nbytes(v, seen) for v in value)
+    return sys.getsizeof(value)
+
+
+def _slot_rules(model):
+    """(mixing rule, beta or None) of each state slot, from the table."""
+    optimizer = resolve_optimizer(model)
+    return tuple((slot.mixing, optimizer.hp[slot.bias] if slot.bias else None)
+                 for slot in optimizer.row.slots_for(optimizer.hp))
+
+
+def _context(model):
+    """What ``finalize`` needs of the estimator's parameters: how the slots
+    mix, whether weights are a function of the state (the table's
+    ``Row.weights``, FTRL), the base rate, and ``average``."""
+    optimizer = resolve_optimizer(model)
+    return {
+        "rules": _slot_rules(model),
+        "optimizer": optimizer.name,
+        "hp": dict(optimizer.hp),
+        "rate": resolve_rate(model, optimizer)[0],
+        "average": model.average,
+        "averaging": getattr(model, "_average_coef", None) is not None,
+    }
+
+
+def _combine_pair(a, b, mixing):
+    if mixing == "mean" or mixing == "sum":  # weighted at the leaf for means
+        return a + b
+    if mixing == "max":
+        return np.maximum(a, b)
+    raise ValueError(f"unknown mixing rule {mixing!r} in the optimizer table")
+
+
+def leaf(model, weight):
+    """The partial of one fitted copy with mixing weight ``weight``: only
+    arrays and scalars (its size is that of the copy's weights and state)."""
+    weight = float(weight)
+    steps = np.asarray(model._optimizer_steps).copy()
+    context = _context(model)
+    slots = []
+    for index, (mixing, beta) in enumerate(context["rules"]):
+        factor = (np.ones(steps.shape) if beta is None
+                  else _bias_factors(beta, steps, steps))  # 0 where k = 0
+        if mixing == "mean":
+            factor = weight * factor
+        coef = model._coef_state[:, index, :]
+        intercept = model._intercept_state[:, index]
+        slots.append((np.multiply(coef, factor[:, None], dtype=np.float64),
+                      np.multiply(intercept, factor, dtype=np.float64)))
+    curve = np.asarray(model.loss_curve_, dtype=np.float64)
+    # with ``average``, coef_ is one of the two iterates (republished by
+    # finalize): it is not sent twice
+    names = [name for name in (() if context["averaging"] else (
+        "coef_", "intercept_")) + _WEIGHTS
+        if getattr(model, name, None) is not None]
+    return Arrays({
+        "n": 1,
+        "weight": weight,
+        "sums": {name: weight * np.asarray(getattr(model, name),
+                                           dtype=np.float64)
+                 for name in names},
+        "dtypes": {name: np.asarray(getattr(model, name)).dtype
+                   for name in names},
+        "layout": (model._coef_state.shape, model._coef_state.dtype,
+                   model._intercept_state.shape,
+                   model._intercept_state.dtype),
+        "slots": slots,
+        "steps": steps,
+        "counters": np.asarray(model._optimizer_counters).copy(),
+        "clock": float(model.t_) - 1.0,
+        "curve": weight * curve,
+        "tail": weight * curve[-1] if curve.size else 0.0,
+        "context": context,
+    })
+
+
+def _rebias(slots, rules, steps, common):
+    """The slots of a partial at step counts ``steps``, re-biased for
+    ``common`` (unchanged where equal, and for unbiased slots)."""
+    out = []
+    for (coef, intercept), (_, beta) in zip(slots, rules, strict=True):
+        if beta is None or np.array_equal(steps, common):
+            out.append((coef, intercept))
+            continue
+        factor = _bias_factors(beta, steps, common)
+        out.append((coef * factor[:, None], intercept * factor))
+    return out
+
+
+def _padded_sum(a, tail_a, b, tail_b):
+    length = max(a.size, b.size)
+    a = np.concatenate([a, np.full(length - a.size, tail_a)])
+    b = np.concatenate([b, np.full(length - b.size, tail_b)])
+    return a + b
+
+
+def merge(left, right):
+    """The partial of the copies of ``left`` then ``right`` (in that order:
+    the order decides ties between counters and the rounding)."""
+    rules = left["context"]["rules"]
+    steps = np.maximum(left["steps"], right["steps"])
+    a = _rebias(left["slots"], rules, left["steps"], steps)
+    b = _rebias(right["slots"], rules, right["steps"], steps)
+    slots = [(_combine_pair(ca, cb, mixing), _combine_pair(ia, ib, mixing))
+             for (ca, ia), (cb, ib), (mixing, _) in zip(a, b, rules,
+                                                         strict=True)]
+    later = right["steps"] > left["steps"]
+    counters = np.where(later[:, None], right["counters"], left["counters"])
+    return Arrays({
+        "n": left["n"] + right["n"],
+        "weight": left["weight"] + right["weight"],
+        "sums": {name: left["sums"][name] + right["sums"][name]
+                 for name in left["sums"]},
+        "dtypes": left["dtypes"],
+        "layout": left["layout"],
+        "slots": slots,
+        "steps": steps,
+        "counters": counters,
+        "clock": left["clock"] + right["clock"],
+        "curve": _padded_sum(left["curve"], left["tail"], right["curve"],
+                             right["tail"]),
+        "tail": left["tail"] + right["tail"],
+        "context": left["context"],
+    })
+
+
+def merge_node(left, own, right):
+    """One node of the spanning tree: the partial of the copies of its left
+    subtree, its own copy's and its right subtree's, in that order (either
+    subtree may be None)."""
+    partial = own if left is None else merge(left, own)
+    return partial if right is None else merge(partial, right)
+
+
+def tree_nodes(lo, hi):
+    """The spanning tree over shards ``lo..hi-1``: (node, left range, right
+    range), the node the middle shard, its subtrees the shards before and
+    after it (a balanced binary search tree on the shard indices, so each
+    subtree is a contiguous range and the merge order is the shards')."""
+    mid = (lo + hi) // 2
+    return mid, (lo, mid), (mid + 1, hi)
+
+
+def reduce_pairwise(partials):
+    """The partials merged over the fixed spanning tree of
+    :func:`tree_nodes`, floor(log2 n) + 1 levels deep; the cluster runs the
+    same tree, one task per node."""
+    partials = list(partials)
+
+    def reduce(lo, hi):
+        if lo >= hi:
+            return None
+        mid, left, right = tree_nodes(lo, hi)
+        return merge_node(reduce(*left), partials[mid], reduce(*right))
+
+    return reduce(0, len(partials))
+
+
+def finalize(partial):
+    """The mixture's arrays and scalars (a dict of the attributes ``mix``
+    sets), from the partial of every copy."""
+    context = partial["context"]
+    state = Arrays({name: value.astype(partial["dtypes"][name])
+                    for name, value in partial["sums"].items()})
+    coef_shape, coef_dtype, icpt_shape, icpt_dtype = partial["layout"]
+    coef_state = np.zeros(coef_shape, dtype=coef_dtype)
+    intercept_state = np.zeros(icpt_shape, dtype=icpt_dtype)
+    for index, (coef, intercept) in enumerate(partial["slots"]):
+        coef_state[:, index, :] = coef
+        intercept_state[:, index] = intercept
+    state["_coef_state"] = coef_state
+    state["_intercept_state"] = intercept_state
+    state["_optimizer_steps"] = partial["steps"].copy()
+    state["_optimizer_counters"] = partial["counters"].copy()
+    if partial["n"] > 1:  # one copy's weights are its state's already
+        _weights_from_state_of(state, context)
+    state["t_"] = 1.0 + partial["clock"]
+    curve = [float(v) for v in partial["curve"]]
+    state["loss_curve_"] = curve
+    state["n_iter_"] = len(curve)
+    state["best_loss_"] = min(curve) if curve else None
+    if context["averaging"]:  # coef_ by the rule of _publish
+        average = context["average"]
+        kind = ("_average" if average and average <= state["t_"] - 1
+                else "_standard")
+        state["coef_"] = state[kind + "_coef"]
+        state["intercept_"] = state[kind + "_intercept"]
+    return state
+
+
+def _weights_from_state_of(state, context):
+    """``_weights_from_state`` on a state dict (the table's ``Row.weights``)."""
+    from sgdlearn._optim_table import OPTIMIZERS
+
+    row = OPTIMIZERS[context["optimizer"]]
+    if row.weights is None:
+        return
+    hp, rate, n_slots = context["hp"], context["rate"], len(context["rules"])
+    coef = row.weights(hp, rate, tuple(
+        state["_coef_state"][:, i, :] for i in range(n_slots)))
+    intercept = row.weights(hp, rate, tuple(
+        state["_intercept_state"][:, i] for i in range(n_slots)), False)
+    names = (("_standard_coef", "_standard_intercept") if context["averaging"]
+             else ("coef_", "intercept_"))
+    for name, value in zip(names, (coef, intercept), strict=True):
+        old = state[name]
+        state[name] = value.reshape(old.shape).astype(old.dtype)
+
+
+def build(model, state):
+    """A copy of ``model`` holding the mixture ``state``: what ``mix`` returns
+    when ``model`` is its first copy."""
+    mixed = copy.deepcopy(model)
+    for name, value in state.items():
+        if isinstance(value, np.ndarray):
+            value = value.copy()
+        setattr(mixed, name, value)
+    _publish(mixed)
+    return mixed
+
+
+def tree_mix(models, weights):
+    """``mix`` computed as the cluster's tree computes it (for tests and the
+    documentation): leaves, pairwise merges, finalize, build."""
+    partials = [leaf(m, w) for m, w in zip(models, weights, strict=True)]
+    return build(models[0], finalize(reduce_pairwise(partials)))
