@@ -20,6 +20,8 @@ from sklearn.preprocessing import StandardScaler
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn.optim import FTRL
 
+from .conftest import per_optimizer, without_rate
+
 distributed = pytest.importorskip("distributed")
 da = pytest.importorskip("dask.array")
 sgd_dask = pytest.importorskip("sgdlearn.dask")
@@ -91,7 +93,8 @@ def fitted_copies(est, X, y, n, classes=(0, 1, 2)):
     return copies, sizes / sizes.sum()
 
 
-OPTIMIZERS = {
+# Every optimizer of the table (per_optimizer gives a new one its defaults).
+OPTIMIZERS = per_optimizer({
     "adam": "adam",
     "amsgrad": "amsgrad",
     "adamax": "adamax",
@@ -101,7 +104,7 @@ OPTIMIZERS = {
     "rmsprop-centered": "rmsprop",
     "momentum": "momentum",
     "sgd": "sgd",
-}
+}, default=lambda name: name)
 
 
 @pytest.mark.parametrize("average", [False, True])
@@ -116,10 +119,12 @@ def test_tree_mix_equals_mix(data, name, multinomial, average):
         if multinomial else {}
     if name == "rmsprop-centered":
         params["centered"] = True
-    est = GDClassifier(optimizer=OPTIMIZERS[name], average=average,
-                       batch_size=50, eta0=0.01, random_state=0, **params)
+    params = without_rate({"optimizer": OPTIMIZERS[name], "eta0": 0.01,
+                           **params})
     if name == "ftrl":
-        est.set_params(eta0=0.5)
+        params["eta0"] = 0.5
+    est = GDClassifier(average=average, batch_size=50, random_state=0,
+                       **params)
     copies, weights = fitted_copies(est, X, y, 5)
     steps = {int(c._optimizer_steps[0]) for c in copies}
     assert len(steps) > 1  # the bias correction is exercised
