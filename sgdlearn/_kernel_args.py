@@ -56,6 +56,7 @@ def optim_params(optimizer, l2):
     hp = {name: hyper.default for name, hyper in HYPERS.items()}
     hp["momentum_decay"] = 0.0
     hp.update(beta=1.0, l1=0.0, l2=0.0)  # FTRL's own penalties
+    hp.update(r=0.0, weight_lr_power=2.0)  # schedule-free's weighting
     hp.update(optimizer.hp)
     decoupled = optimizer.row.decoupled(optimizer.hp)
     return {
@@ -73,6 +74,8 @@ def optim_params(optimizer, l2):
         "ftrl_beta": hp["beta"],
         "ftrl_l1": hp["l1"],
         "ftrl_l2": hp["l2"],
+        "sf_r": hp["r"],
+        "sf_power": hp["weight_lr_power"],
     }
 
 

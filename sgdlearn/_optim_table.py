@@ -177,6 +177,41 @@ def ftrl_state_of(hp, rate, w, penalized=True):
     return z, np.zeros_like(z)
 
 
+def _sf_beta(hp):
+    return hp["momentum"] if "momentum" in hp else hp["beta_1"]
+
+
+def sf_weights(hp, rate, slots, penalized=True):
+    """Schedule-free's point to predict with from its state (z, [v,] y): x =
+    lerp(y, z, 1 - 1/beta), torch's lerp as schedulefree's ``eval()``
+    computes it.  In float64, cast back to z's dtype (the kernel's results
+    may differ in the last bit)."""
+    import numpy as np
+
+    z, y = (np.asarray(slots[i], dtype=np.float64) for i in (0, -1))
+    w = 1.0 - 1.0 / _sf_beta(hp)
+    x = y + w * (z - y) if abs(w) < 0.5 else z - (z - y) * (1.0 - w)
+    return x.astype(np.asarray(slots[0]).dtype)
+
+
+def sf_state_of(hp, rate, w, penalized=True):
+    """The fresh schedule-free state at weights ``w``: z = y = x = w (and
+    AdamW's v = 0), as schedulefree initializes z to the parameters."""
+    import numpy as np
+
+    w = np.asarray(w, dtype=np.float64)
+    return (w, w) if "momentum" in hp else (w, np.zeros_like(w), w)
+
+
+_OPEN_UNIT = [Interval(Real, 0, 1, closed="neither")]
+_SF_WEIGHTING = (
+    ("r", Hyper(0.0, _EPS, "the average weights the k-th iterate by "
+                "k ** r (0: uniform)")),
+    ("weight_lr_power", Hyper(2.0, _EPS, "... and by lr_max ** "
+                              "weight_lr_power (warm-up iterates count less)")))
+_SF_COUNTERS = (Counter("lr_max", -1.0), Counter("weight_sum", 0.0))
+_SF_TORCH = "no torch.optim equivalent; the ``schedulefree`` package's "
+
 OPTIMIZERS = {
     "sgd": Row(
         OptimKind.SGD, "plain SGD, scikit-learn's rule",
@@ -252,4 +287,29 @@ OPTIMIZERS = {
         default_eta0=0.5, default_schedule="constant", constant_rate=True,
         own_penalty=True, weights=ftrl_weights, state_of=ftrl_state_of,
         torch="no torch equivalent; Vowpal Wabbit's ``--ftrl``", cls="FTRL"),
+    "sgd_schedulefree": Row(
+        OptimKind.SF_SGD, "schedule-free SGD (Defazio et al. 2024): "
+        "predicts with the average of its iterates, at a constant rate",
+        own=(("momentum", Hyper(0.9, _OPEN_UNIT,
+                                "beta: gradients are taken at y = (1 - beta) "
+                                "z + beta x")),) + _SF_WEIGHTING,
+        slots=(Slot("z"), Slot("y")), counters=_SF_COUNTERS,
+        identity=("momentum",),
+        default_eta0=0.1, default_schedule="constant",
+        weights=sf_weights, state_of=sf_state_of,
+        torch=_SF_TORCH + "``SGDScheduleFree``", cls="SGDScheduleFree"),
+    "adamw_schedulefree": Row(
+        OptimKind.SF_ADAMW, "schedule-free AdamW (Defazio et al. 2024): "
+        "Adam's normalization, no first moment, the average of the iterates",
+        own=(("beta_1", Hyper(0.9, _OPEN_UNIT,
+                              "beta: gradients are taken at y = (1 - beta) z "
+                              "+ beta x")),
+             ("beta_2", Hyper(0.999, _UNIT,
+                              "decay of the second-moment estimate")),
+             _eps(1e-8)) + _SF_WEIGHTING,
+        slots=(Slot("z"), Slot("exp_avg_sq", bias="beta_2"), Slot("y")),
+        counters=_SF_COUNTERS, identity=("beta_1",),
+        default_eta0=0.01, default_schedule="constant",
+        weights=sf_weights, state_of=sf_state_of,
+        torch=_SF_TORCH + "``AdamWScheduleFree``", cls="AdamWScheduleFree"),
 }

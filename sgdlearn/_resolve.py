@@ -6,6 +6,7 @@ import functools
 import inspect
 from dataclasses import dataclass
 
+from sgdlearn._kernels._optim import OptimKind
 from sgdlearn._optim_table import HYPERS, OPTIMIZERS, Row
 
 # The flat schedule parameters, and the names of the flat parameters each
@@ -67,12 +68,14 @@ def resolve_optimizer(estimator):
         if row.own:
             _check_own_unset(estimator, optimizer, row)
         _check_own_rules(estimator, optimizer, row)
+        _check_schedule_free(estimator, optimizer, row)
         return _resolved(optimizer, row,
                          tuple(getattr(estimator, name) for name in row.hypers)
                          + tuple(hyper.default for _, hyper in row.own))
     name, hp = optimizer._validated_rule()
     row = OPTIMIZERS[name]
     _check_own_rules(estimator, f"{optimizer!r}", row)
+    _check_schedule_free(estimator, f"{optimizer!r}", row)
     _check_flat_unset(estimator, [n for n in HYPERS if n in row.hypers
                                   or n in hp], optimizer, "optimizer")
     return _resolved(name, row, tuple(hp.get(n, row.default(n))
@@ -152,6 +155,38 @@ def _check_own_rules(estimator, shown, row):
                 f"does not read it (a constant rate; the intercept is one "
                 f"more FTRL coordinate, without the penalties): leave "
                 f"{param} at its default ({defaults[param]!r}).")
+
+
+_SCHEDULE_FREE = (OptimKind.SF_SGD, OptimKind.SF_ADAMW)
+
+
+def _check_schedule_free(estimator, shown, row):
+    """Schedule-free SGD and AdamW publish x, already an average of their
+    iterates, recovered from their state (y, z) with a fixed beta: averaging
+    on top, the L1 penalties (a truncation of y, not of x) and a schedule
+    that cycles the momentum (beta) are errors, raised before any state
+    changes."""
+    if row.kind not in _SCHEDULE_FREE:
+        return
+    est = type(estimator).__name__
+    if estimator.average:
+        raise ValueError(
+            f"average={estimator.average!r} is set on {est}, but optimizer="
+            f"{shown} already predicts with an average of its iterates (its "
+            f"x): leave average=False.")
+    if estimator.penalty in ("l1", "elasticnet"):
+        raise ValueError(
+            f"penalty={estimator.penalty!r} is set on {est}, but optimizer="
+            f"{shown} takes the L2 penalty only (schedulefree's weight_decay, "
+            f"alpha, at y): use penalty='l2' or None.")
+    schedule = estimator.learning_rate
+    phases = (schedule,) + tuple(getattr(schedule, "schedules", ()))
+    if any(getattr(p, "cycle_momentum", False) for p in phases):
+        raise ValueError(
+            f"learning_rate={schedule!r} cycles the momentum, but optimizer="
+            f"{shown} keeps beta fixed (its prediction point x is recovered "
+            f"from y and z with it): pass cycle_momentum=False to the "
+            f"schedule.")
 
 
 def resolve_schedule(estimator):
