@@ -14,7 +14,6 @@ import math
 
 import numpy as np
 import scipy.sparse as sp
-
 from sgdlearn_test_reference import MAX_DLOSS, loss_grad, schedule, softmax_grad
 
 
