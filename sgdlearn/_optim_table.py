@@ -88,6 +88,10 @@ class Row:
     # the estimator's penalty, alpha and l1_ratio must stay at their
     # defaults (an error otherwise), and the kernel's penalties are off.
     own_penalty: bool = False
+    # The published weights are the rule's own average of its iterates
+    # (schedule-free's x): ``average``, the L1 and elastic-net penalties
+    # and a schedule that cycles the momentum are errors.
+    own_average: bool = False
     # Weights that are a function of the state (FTRL): ``weights(hp, rate,
     # slots, penalized)`` gives them from the state slots (a tuple of
     # arrays, the table's order); mixed copies recompute their weights so,
@@ -295,8 +299,8 @@ OPTIMIZERS = {
                                 "z + beta x")),) + _SF_WEIGHTING,
         slots=(Slot("z"), Slot("y")), counters=_SF_COUNTERS,
         identity=("momentum",),
-        default_eta0=0.1, default_schedule="constant",
-        weights=sf_weights, state_of=sf_state_of,
+        default_eta0=0.03, default_schedule="constant",
+        own_average=True, weights=sf_weights, state_of=sf_state_of,
         torch=_SF_TORCH + "``SGDScheduleFree``", cls="SGDScheduleFree"),
     "adamw_schedulefree": Row(
         OptimKind.SF_ADAMW, "schedule-free AdamW (Defazio et al. 2024): "
@@ -309,7 +313,7 @@ OPTIMIZERS = {
              _eps(1e-8)) + _SF_WEIGHTING,
         slots=(Slot("z"), Slot("exp_avg_sq", bias="beta_2"), Slot("y")),
         counters=_SF_COUNTERS, identity=("beta_1",),
-        default_eta0=0.01, default_schedule="constant",
-        weights=sf_weights, state_of=sf_state_of,
+        default_eta0=0.0025, default_schedule="constant",
+        own_average=True, weights=sf_weights, state_of=sf_state_of,
         torch=_SF_TORCH + "``AdamWScheduleFree``", cls="AdamWScheduleFree"),
 }

@@ -6,7 +6,6 @@ import functools
 import inspect
 from dataclasses import dataclass
 
-from sgdlearn._kernels._optim import OptimKind
 from sgdlearn._optim_table import HYPERS, OPTIMIZERS, Row
 
 # The flat schedule parameters, and the names of the flat parameters each
@@ -157,16 +156,13 @@ def _check_own_rules(estimator, shown, row):
                 f"{param} at its default ({defaults[param]!r}).")
 
 
-_SCHEDULE_FREE = (OptimKind.SF_SGD, OptimKind.SF_ADAMW)
-
-
 def _check_schedule_free(estimator, shown, row):
     """Schedule-free SGD and AdamW publish x, already an average of their
     iterates, recovered from their state (y, z) with a fixed beta: averaging
     on top, the L1 penalties (a truncation of y, not of x) and a schedule
     that cycles the momentum (beta) are errors, raised before any state
-    changes."""
-    if row.kind not in _SCHEDULE_FREE:
+    changes (the table's ``own_average``)."""
+    if not row.own_average:
         return
     est = type(estimator).__name__
     if estimator.average:

@@ -402,9 +402,12 @@ class SGDScheduleFree(Optimizer):
     and x = lerp(y, z, 1 - 1/momentum) is the model.
     """ + _SF_COMMON + """
 
-    The string form is ``optimizer='sgd_schedulefree'``; its default rate is
-    ``eta0=0.1`` (schedulefree's lr=1.0 is for deep networks: on linear
-    models with standardized features it is often unstable; see the guide).
+    The string form is ``optimizer='sgd_schedulefree'``.  Its rate, when
+    ``eta0`` is left at the estimator's default, is ``eta0=0.03``:
+    schedulefree's lr=1.0 is tuned for deep networks; on linear models of
+    standardized features 0.03 gave the best 5-fold accuracy on
+    breast_cancer, digits and wine (1.0 was 0.3 to 1.7 points worse; see the
+    guide).
 
     Parameters
     ----------
@@ -444,8 +447,10 @@ class AdamWScheduleFree(Optimizer):
     1/beta_1) is the model.
     """ + _SF_COMMON + """
 
-    The string form is ``optimizer='adamw_schedulefree'``; its default rate
-    is ``eta0=0.01`` (schedulefree's default lr is 0.0025; see the guide).
+    The string form is ``optimizer='adamw_schedulefree'``.  Its rate, when
+    ``eta0`` is left at the estimator's default, is schedulefree's
+    ``lr=0.0025``, which also gave the best 5-fold accuracy on standardized
+    breast_cancer, digits and wine (see the guide).
 
     Parameters
     ----------

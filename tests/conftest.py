@@ -117,6 +117,11 @@ EXACT_ON_CSR = tuple(name for name, row in OPTIMIZER_TABLE.items()
 # estimator's penalty=None (or its defaults) and no intercept_decay.
 OWN_PENALTY = tuple(name for name, row in OPTIMIZER_TABLE.items()
                     if row.own_penalty)
+# The optimizers that publish their own average of their iterates
+# (schedule-free): no ``average``, no L1; tests/_reference.py's Model does
+# not run them (tests/test_schedulefree.py has their NumPy rule).
+OWN_AVERAGE = tuple(name for name, row in OPTIMIZER_TABLE.items()
+                    if row.own_average)
 
 
 def per_optimizer(cases, default=None):

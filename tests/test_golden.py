@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._kernels._select import baseline, kernel
 
-from .conftest import OPTIMIZER_CASES, OWN_PENALTY
+from .conftest import OPTIMIZER_CASES, OWN_AVERAGE, OWN_PENALTY
 
 GOLDEN = Path(__file__).with_name("golden.npz")
 
@@ -96,6 +96,11 @@ def _train(case):
         # and schedule do not apply (its averaging does).
         params = {key: value for key, value in params.items()
                   if key not in _PENALTY_AND_SCHEDULE}
+    if _rule(OPTIMIZERS[opt]) in OWN_AVERAGE:
+        # Schedule-free: its own average, L2 only (elasticnet_avg keeps its
+        # alpha, loss and schedule).
+        params = {key: value for key, value in params.items()
+                  if key not in ("average", "penalty", "l1_ratio")}
     # The problem's schedule (step_schedule) wins over an optimizer case's.
     model = Estimator(**{**OPTIMIZERS[opt], **params}, batch_size=BATCHES[batch],
                       max_iter=3, tol=None,
