@@ -15,7 +15,7 @@ from hypothesis.extra.numpy import arrays  # noqa: E402
 
 from sgdlearn import DivergenceError, GDClassifier, GDRegressor  # noqa: E402
 
-from .conftest import OPTIMIZER_NAMES, OWN_PENALTY  # noqa: E402
+from .conftest import OPTIMIZER_NAMES, OWN_AVERAGE, OWN_PENALTY  # noqa: E402
 
 SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -35,6 +35,10 @@ def _common_params(draw):
         # FTRL: its own penalty at a constant rate (the estimator's penalty
         # and schedule are errors: tests/test_ftrl.py).
         params.update(penalty=None, learning_rate="constant", warmup_steps=0)
+    if params["optimizer"] in OWN_AVERAGE:
+        # Schedule-free: its own average, L2 only (the others are errors:
+        # tests/test_schedulefree.py).
+        params.update(average=False, penalty="l2" if params["penalty"] else None)
     return params
 
 
