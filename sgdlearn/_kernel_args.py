@@ -175,6 +175,10 @@ def task_params(estimator, rows, n_train, optimizer=None):
         "l1": estimator.alpha * l1_ratio(estimator) if is_penalized else 0.0,
         "average": float(estimator.average),
         "explode": EXPLODE_FACTOR,
+        # Schedule-free: the stopping test judges x, the point it predicts
+        # with (one more pass over the rows per epoch, only when needed).
+        "objective_at_x": (estimator.tol is not None
+                           and not estimator.early_stopping),
     }
 
 

@@ -102,7 +102,10 @@ class SFModel:
 
     def epoch(self, X, Y, sample_weight=None):
         """One epoch over the rows in order; returns the objective at x
-        after it (the estimator's loss_curve_ value)."""
+        after it (the estimator's loss_curve_ value when tol is set), and
+        keeps the progressive one (the losses at y as the updates met them,
+        plus the penalty of x: loss_curve_ with tol=None) in
+        ``self.progressive``."""
         n, d = X.shape
         if sp.issparse(X):
             X = sp.csr_matrix(X, dtype=np.float64)
@@ -112,13 +115,15 @@ class SFModel:
         Y = Y.reshape(n, -1)
         sw = np.ones(n) if sample_weight is None else np.asarray(sample_weight, float)
         size = n if self.batch_size in (None, "full") else self.batch_size
+        seen = 0.0
         for start in range(0, n, size):
             rows = np.arange(start, min(start + size, n))
             present = np.ones(d, dtype=bool)
             if self.lazy:
                 present[:] = False
                 present[X[rows].indices] = True
-            _, C = self._grads(self.y, self.yb, dense[rows], Y[rows], sw[rows])
+            loss, C = self._grads(self.y, self.yb, dense[rows], Y[rows], sw[rows])
+            seen += loss
             G, gb = C.T @ dense[rows] / len(rows), C.mean(axis=0)
             lr, c = self._scalars()
             self.y, self.z = self._step(self.y, self.z, self.v, G, lr, c,
@@ -129,7 +134,9 @@ class SFModel:
                     c, 0.0, True, self.k)
         total, _ = self._grads(self.coef, self.intercept, dense, Y, sw)
         x = self.coef
-        return total / max(n, 1) + self.alpha / 2 * float((x * x).sum())
+        penalty = self.alpha / 2 * float((x * x).sum())
+        self.progressive = seen / max(n, 1) + penalty
+        return total / max(n, 1) + penalty
 
     def state(self):
         """The estimator's optimizer_state_ keys, shaped (K, d) / (K,)."""

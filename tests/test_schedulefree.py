@@ -41,6 +41,8 @@ def _load_sf_reference():
 
 
 ref = _load_sf_reference()
+pytestmark = pytest.mark.filterwarnings(
+    "ignore::sklearn.exceptions.ConvergenceWarning")
 
 RULES = {"sgd": SGDScheduleFree, "adamw": AdamWScheduleFree}
 NAMES = {"sgd": "sgd_schedulefree", "adamw": "adamw_schedulefree"}
@@ -108,10 +110,20 @@ def test_binary_is_the_rule(rule, batch_size, layout):
     est.fit(Xl, Y_BIN, sample_weight=SW)
     model = _ref(rule, X.shape[1], lazy=layout == "csr", batch_size=batch_size)
     target = np.where(Y_BIN == 1, 1.0, -1.0)
-    curve = [model.epoch(Xl, target, SW) for _ in range(3)]
+    at_x, progressive = [], []
+    for _ in range(3):
+        at_x.append(model.epoch(Xl, target, SW))
+        progressive.append(model.progressive)
     _check_state(est, [model])
-    assert_allclose(est.loss_curve_, curve, rtol=1e-10)
+    # tol=None: the losses the updates met (at y), plus the penalty of x.
+    assert_allclose(est.loss_curve_, progressive, rtol=1e-10)
     assert est.t_ == model.t
+    # With tol, the stopping test's objective is at x (tol=0 stops nothing
+    # here: the objective keeps falling).
+    est = _est(GDClassifier, rule, loss="log_loss", batch_size=batch_size,
+               tol=0.0, n_iter_no_change=5).fit(Xl, Y_BIN, sample_weight=SW)
+    assert_allclose(est.loss_curve_, at_x, rtol=1e-10)
+    _check_state(est, [model])
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
@@ -337,11 +349,12 @@ def test_starts_from_given_weights(rule):
 
 
 def test_tol_and_early_stopping_judge_x(breast_cancer):
-    """The objective in loss_curve_ is the training objective at x after
-    each epoch (what tol compares), and early stopping scores x."""
+    """With tol, the objective in loss_curve_ is the training objective at
+    x after each epoch (what tol compares), and early stopping scores x."""
     Xb, yb = breast_cancer
     est = GDClassifier(optimizer="sgd_schedulefree", loss="log_loss",
-                       random_state=0, max_iter=4, tol=None).fit(Xb, yb)
+                       random_state=0, max_iter=4, tol=0.0,
+                       n_iter_no_change=10).fit(Xb, yb)
     p = Xb @ est.coef_.ravel() + est.intercept_[0]
     target = np.where(yb == 1, 1.0, -1.0)
     objective = np.mean(np.logaddexp(0, -target * p)) + 0.5e-4 * (

@@ -63,6 +63,8 @@ cdef struct Task:
     #                         0 disables the check and the reference losses
     #                         (not the non-finite tests)
     double t                # schedule step of the next update (sklearn t_)
+    bint objective_at_x     # schedule-free: the epoch's loss is at x, after
+    #                         the epoch (one more pass; for the stopping test)
 
 
 cdef struct Epoch:
@@ -277,6 +279,8 @@ cdef object make_lazy(Epoch* ep, Model* m, Lazy* lz, Py_ssize_t n_updates):
     if ep.rows.indptr == NULL or ep.opt.kind not in (
             MOMENTUM, NESTEROV, RMSPROP, ADADELTA, SF_SGD, SF_ADAMW):
         return None
+    if ep.opt.kind == SF_SGD:  # its last updates' weight sums are in S
+        return lazy_tables(ep, m, lz, n_updates)
     last = np.zeros(m.d, dtype=np.intc)
     lz.last = &last[0]
     return [last, lazy_tables(ep, m, lz, n_updates)]
@@ -397,7 +401,8 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
         else:
             run_per_sample(&ep, &m, &lz, &sc, &out, &coef[0, 0])
         settle(&ep, &m, &lz, &sc, &out, &res, &coef[0, 0])
-        if is_schedule_free(optim.kind) and out.status == OK:
+        if (is_schedule_free(optim.kind) and out.status == OK
+                and ep.task.objective_at_x):
             out.sumloss = sf_training_loss(&ep, &m, &sc, &coef[0, 0])
     if out.status == INTERRUPTED:
         raise_pending()

@@ -51,7 +51,8 @@ cdef struct Lazy:
     const double* log_mu    # momentum cycled by the schedule: sum of log mu_r
     #                         over the epoch's updates r <= s; else NULL
     const double* ws        # schedule-free: the weight sum after update s of
-    #                         the epoch (ws[0]: before the epoch)
+    #                         the epoch (ws[0]: before the epoch); AdamW's
+    #                         last (for v's decay) only, SGD's last is NULL
 
 
 cdef inline double lazy_pow(const Lazy* lz, Py_ssize_t k) noexcept nogil:
@@ -115,12 +116,12 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
     cdef floating* W = <floating*> m.W
     cdef floating* S = <floating*> m.S
     cdef floating* AW = <floating*> m.AW
-    if lz.last == NULL:
-        return
     if o.kind == SF_SGD or o.kind == SF_ADAMW:  # _schedulefree.pxd
-        sf_catch_up(W, S, lz.last, lz.ws, lz.pow_lo, lz.pow_hi,
-                    o.kind == SF_ADAMW, m.K, d, m.srow, m.slot, m.sstep, idx,
-                    n, T)
+        sf_catch_up(W, S, lz.last, lz.ws[T], lz.pow_lo, lz.pow_hi,
+                    o.kind == SF_ADAMW, m.K, d, m.srow, m.slot, m.sstep,
+                    1 if o.kind == SF_SGD else 2, idx, n, T)
+        return
+    if lz.last == NULL:
         return
     if lz.log_mu != NULL:
         catch_up_cycled(m, lz, idx, n, T, like)

@@ -14,7 +14,7 @@ from sgdlearn._kernels._optim_torch cimport (
     sparse_adadelta)
 from sgdlearn._kernels._rows cimport SGDL_PREFETCH_L2
 from sgdlearn._kernels._schedulefree cimport (
-    sf_adamw_coords, sf_advance, sf_sgd_coords)
+    sf_adamw_coords, sf_adamw_sparse, sf_advance, sf_sgd_coords)
 
 cpdef enum OptimKind:
     SGD = 0
@@ -333,26 +333,31 @@ cdef inline void torch_update(const Optim* o, const Update* u, double l2,
 
 cdef inline void sf_update(const Optim* o, const Update* u, double l2,
                            double vscale, floating* w, floating* s0,
-                           floating* s1, Py_ssize_t sstep, const floating* g,
-                           double gscale, const int* idx,
+                           floating* s1, floating* s2, Py_ssize_t sstep,
+                           const floating* g, double gscale, const int* idx,
                            Py_ssize_t n) noexcept nogil:
     """apply_update of schedule-free SGD and AdamW (_schedulefree.pxd): w
-    is the training point y, s0 its z, s1 AdamW's v; dense rows with
+    is the training point y, s0 its z, s1 AdamW's v, and the last slot (s1,
+    or AdamW's s2) y's between epochs, which sparse rows use during one
+    for the weight sum of each coordinate's last update; dense rows with
     literal NULL and unit stride, so that the inlined copy vectorizes."""
     cdef double lr = u.lr * vscale
     cdef double beta = o.momentum if o.kind == SF_SGD else o.beta1
     cdef double a = lr * (beta * (1.0 - u.sf_c) - 1.0)
     if o.kind == SF_SGD:
         if idx == NULL:
-            sf_sgd_coords(w, s0, 1, g, gscale, l2, NULL, n, u.sf_c, a, lr)
+            sf_sgd_coords(w, s0, NULL, 1, g, gscale, l2, NULL, n, u.sf_c, a,
+                          lr, 0.0)
         else:
-            sf_sgd_coords(w, s0, sstep, g, gscale, l2, idx, n, u.sf_c, a, lr)
+            sf_sgd_coords(w, s0, s1, sstep, g, gscale, l2, idx, n, u.sf_c, a,
+                          lr, u.sf_wsum)
     elif idx == NULL:
-        sf_adamw_coords(w, s0, s1, 1, g, gscale, l2, NULL, n, u.sf_c, a, lr,
-                        o.beta2, 1.0 - o.beta2, u.inv_bc2, o.eps)
+        sf_adamw_coords(w, s0, s1, NULL, 1, g, gscale, l2, NULL, n, u.sf_c,
+                        a, lr, o.beta2, 1.0 - o.beta2, u.inv_bc2, o.eps, 0.0)
     else:
-        sf_adamw_coords(w, s0, s1, sstep, g, gscale, l2, idx, n, u.sf_c, a,
-                        lr, o.beta2, 1.0 - o.beta2, u.inv_bc2, o.eps)
+        sf_adamw_sparse(w, s0, s1, s2, sstep, g, gscale, l2, idx, n, u.sf_c,
+                        a, lr, o.beta2, 1.0 - o.beta2, u.inv_bc2, o.eps,
+                        u.sf_wsum)
 
 
 cdef inline void apply_update(const Optim* o, const Update* u, double l2,
@@ -397,7 +402,7 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
         torch_update(o, u, l2, vscale, w, s0, s1, sstep, g, gscale, idx, n)
         return
     if kind == SF_SGD or kind == SF_ADAMW:
-        sf_update(o, u, l2, vscale, w, s0, s1, sstep, g, gscale, idx, n)
+        sf_update(o, u, l2, vscale, w, s0, s1, s2, sstep, g, gscale, idx, n)
         return
     if kind == FTRL:  # _ftrl.pxd; its penalties are o's, not l2 / vscale
         if idx == NULL:

@@ -46,13 +46,16 @@ cdef inline double sf_advance(double step, double eta, double r,
     return weight / weight_sum[0] if weight_sum[0] != 0.0 else 0.0
 
 
-cdef inline void sf_sgd_coords(floating* y, floating* z, Py_ssize_t ss,
-                               const floating* g, floating gs, floating l2,
-                               const int* idx, Py_ssize_t n, floating c,
-                               floating a, floating lr) noexcept nogil:
+cdef inline void sf_sgd_coords(floating* y, floating* z, floating* mark,
+                               Py_ssize_t ss, const floating* g, floating gs,
+                               floating l2, const int* idx, Py_ssize_t n,
+                               floating c, floating a, floating lr,
+                               floating wsum) noexcept nogil:
     """SGDScheduleFree on coordinates j = idx[jj] (jj when idx is NULL):
     g_j = gs g[jj] + l2 y_j (the decay at y); y_j = lerp(y_j, z_j, c) +
-    a g_j with a = lr (beta (1 - c) - 1); z_j -= lr g_j."""
+    a g_j with a = lr (beta (1 - c) - 1); z_j -= lr g_j.  Sparse rows also
+    record the weight sum wsum in the coordinate's y slot (mark), for
+    sf_catch_up."""
     cdef Py_ssize_t jj, j, s
     cdef floating gj, yj, zj
     cdef floating omc = 1 - c
@@ -65,6 +68,8 @@ cdef inline void sf_sgd_coords(floating* y, floating* z, Py_ssize_t ss,
             gj = gs * g[jj] + l2 * yj
             y[j] = (yj + c * (zj - yj)) + a * gj
             z[s] = zj - lr * gj
+            if idx != NULL:
+                mark[s] = wsum
     else:
         for jj in range(n):
             j = jj if idx == NULL else idx[jj]
@@ -74,14 +79,17 @@ cdef inline void sf_sgd_coords(floating* y, floating* z, Py_ssize_t ss,
             gj = gs * g[jj] + l2 * yj
             y[j] = (zj - (zj - yj) * omc) + a * gj
             z[s] = zj - lr * gj
+            if idx != NULL:
+                mark[s] = wsum
 
 
 cdef inline void sf_adamw_coords(floating* y, floating* z, floating* v,
-                                 Py_ssize_t ss, const floating* g,
-                                 floating gs, floating l2, const int* idx,
-                                 Py_ssize_t n, floating c, floating a,
-                                 floating lr, floating b2, floating b2c,
-                                 floating inv_bc2, floating eps) noexcept nogil:
+                                 floating* mark, Py_ssize_t ss,
+                                 const floating* g, floating gs, floating l2,
+                                 const int* idx, Py_ssize_t n, floating c,
+                                 floating a, floating lr, floating b2,
+                                 floating b2c, floating inv_bc2, floating eps,
+                                 floating wsum) noexcept nogil:
     """AdamWScheduleFree on coordinates j = idx[jj] (jj when idx is NULL):
     v_j = b2 v_j + (1 - b2) g_j**2; n_j = g_j / (sqrt(v_j / (1 - b2**k)) +
     eps) + l2 y_j (the decay at y, after the normalization); then y and z
@@ -101,6 +109,8 @@ cdef inline void sf_adamw_coords(floating* y, floating* z, floating* v,
             gj = gj / (fsqrt(vj * inv_bc2) + eps) + l2 * yj
             y[j] = (yj + c * (zj - yj)) + a * gj
             z[s] = zj - lr * gj
+            if idx != NULL:
+                mark[s] = wsum
     else:
         for jj in range(n):
             j = jj if idx == NULL else idx[jj]
@@ -113,41 +123,97 @@ cdef inline void sf_adamw_coords(floating* y, floating* z, floating* v,
             gj = gj / (fsqrt(vj * inv_bc2) + eps) + l2 * yj
             y[j] = (zj - (zj - yj) * omc) + a * gj
             z[s] = zj - lr * gj
+            if idx != NULL:
+                mark[s] = wsum
+
+
+# Coordinates per chunk of a sparse AdamW update: the square roots and
+# divisions run over a contiguous buffer, where they vectorize (as
+# sparse_adaptive's in _optim.pxd).
+cdef enum:
+    SF_CHUNK = 64
+
+
+cdef inline void sf_adamw_sparse(floating* y, floating* z, floating* v,
+                                 floating* mark, Py_ssize_t ss,
+                                 const floating* g, floating gs, floating l2,
+                                 const int* idx, Py_ssize_t n, floating c,
+                                 floating a, floating lr, floating b2,
+                                 floating b2c, floating inv_bc2, floating eps,
+                                 floating wsum) noexcept nogil:
+    """sf_adamw_coords on sparse rows, in three passes per chunk: gather
+    and update v (scalar), the normalized gradients (vector), then y, z and
+    the mark (scalar).  The same operations per coordinate, so the same
+    result (a sparse update's indices are distinct)."""
+    cdef floating num[SF_CHUNK]
+    cdef floating den[SF_CHUNK]
+    cdef Py_ssize_t start, q, cn, j, s
+    cdef floating gj, yj, zj, vj
+    cdef floating omc = 1 - c
+    cdef bint low = fabs(c) < 0.5
+    start = 0
+    while start < n:
+        cn = min(<Py_ssize_t> SF_CHUNK, n - start)
+        for q in range(cn):
+            s = idx[start + q] * ss
+            gj = gs * g[start + q]
+            vj = b2 * v[s] + b2c * gj * gj
+            v[s] = vj
+            num[q] = gj
+            den[q] = vj * inv_bc2
+        for q in range(cn):
+            num[q] = num[q] / (fsqrt(den[q]) + eps)
+        for q in range(cn):
+            j = idx[start + q]
+            s = j * ss
+            yj = y[j]
+            zj = z[s]
+            gj = num[q] + l2 * yj
+            if low:
+                y[j] = (yj + c * (zj - yj)) + a * gj
+            else:
+                y[j] = (zj - (zj - yj) * omc) + a * gj
+            z[s] = zj - lr * gj
+            mark[s] = wsum
+        start += cn
 
 
 cdef inline void sf_catch_up(floating* W, floating* S, int* last,
-                             const double* ws, const double* pow_lo,
+                             double ws, const double* pow_lo,
                              const double* pow_hi, bint adamw, int K,
                              Py_ssize_t d, Py_ssize_t srow, Py_ssize_t slot,
-                             Py_ssize_t sstep, const int* idx, Py_ssize_t n,
-                             Py_ssize_t T) noexcept nogil:
+                             Py_ssize_t sstep, Py_ssize_t ys, const int* idx,
+                             Py_ssize_t n, Py_ssize_t T) noexcept nogil:
     """Bring coordinates idx[:n] (all when NULL) of the training point y (in
-    W) through update T of the epoch, as if each skipped update had a zero
-    gradient: y = z + (ws[L] / ws[T]) (y - z), L the coordinate's last
-    update (ws: the weight sums after each update of the epoch, ws[0] the
-    one before it); AdamW's v *= b2**(T - L) (pow_lo, pow_hi: powers of
-    b2)."""
-    cdef Py_ssize_t jj, j, k, L, r, s
+    W) up to the weight sum ws (that after update T of the epoch), as if
+    each skipped update had a zero gradient: y = z + (S_last / ws)(y - z),
+    S_last the weight sum after the coordinate's last update, kept during
+    the epoch in its y slot ``ys`` (unused then: y is in W), in the cache
+    line of its z; AdamW's v *= b2**(T - L), L its last update (``last``;
+    pow_lo, pow_hi: powers of b2)."""
+    cdef Py_ssize_t jj, j, k = 0, r, s
     cdef int kk
-    cdef double ratio, pk = 1.0
-    cdef floating zj
+    cdef double pk = 1.0, inv = 1.0 / ws
+    cdef floating zj, sl
+    cdef floating now = ws
     for jj in range(n):
         j = jj if idx == NULL else idx[jj]
-        L = last[j]
-        k = T - L
-        if k <= 0:
-            continue
-        last[j] = <int> T
-        ratio = ws[L] / ws[T]
         if adamw:
-            pk = pow_hi[k >> 10] * pow_lo[k & 1023]
+            k = T - last[j]
+            if k > 0:
+                last[j] = <int> T
+                pk = pow_hi[k >> 10] * pow_lo[k & 1023]
         for kk in range(K):
             r = kk * d + j
             s = kk * srow + j * sstep
-            zj = S[s]
-            W[r] = zj + ratio * (W[r] - zj)
-            if adamw:
+            if adamw and k > 0:
                 S[s + slot] *= pk
+            sl = S[s + ys * slot]
+            if sl == now:
+                continue
+            S[s + ys * slot] = now
+            zj = S[s]
+            W[r] = zj + (sl * inv) * (W[r] - zj)
 
 
 cdef inline floating sf_x(floating y, floating z, double w) noexcept nogil:

@@ -19,13 +19,20 @@ cdef inline Py_ssize_t sf_y_slot(int kind) noexcept nogil:
 
 cdef void sf_enter(const Epoch* ep, Model* m,
                    const floating* like) noexcept nogil:
-    """The weights (and intercepts) take the training point y."""
-    cdef Py_ssize_t j, k, ys = sf_y_slot(ep.opt.kind)
+    """The weights (and intercepts) take the training point y; on sparse
+    rows the y slot then records the weight sum at each coordinate's last
+    update (sf_catch_up), all the current one."""
+    cdef Py_ssize_t j, k, s, ys = sf_y_slot(ep.opt.kind)
     cdef floating* W = <floating*> m.W
     cdef floating* S = <floating*> m.S
+    cdef floating now = ep.upd.sf_wsum
+    cdef bint sparse = ep.rows.indptr != NULL
     for k in range(m.K):
         for j in range(m.d):
-            W[k * m.d + j] = S[k * m.srow + ys * m.slot + j * m.sstep]
+            s = k * m.srow + ys * m.slot + j * m.sstep
+            W[k * m.d + j] = S[s]
+            if sparse:
+                S[s] = now
         m.b[k] = m.Sb[k * m.srow_b + ys]
 
 
