@@ -383,10 +383,11 @@ _SF_COMMON = """
     (y = z + (S_last / S_now)(y - z), S the weight sum), exactly, except
     that the decay applies only to the coordinates an update touches (with
     ``alpha > 0`` a CSR fit differs from the dense one; with ``penalty=None``
-    or ``alpha=0`` they are equal).  The objective of each epoch (what
-    ``tol`` judges and ``loss_curve_`` holds) is the training objective at
-    x after the epoch, which costs one more pass over the rows; early
-    stopping scores x.  A start from ``coef_init`` (or from another
+    or ``alpha=0`` they are equal).  With ``tol`` set, the objective of each
+    epoch (what ``tol`` judges, and ``loss_curve_``) is the training
+    objective at x after the epoch, which costs one more pass over the rows
+    (with ``tol=None``, the losses the updates met at y, as for every
+    optimizer); early stopping scores x.  A start from ``coef_init`` (or from another
     optimizer's fit on a warm start) sets z = y = x to it."""
 
 

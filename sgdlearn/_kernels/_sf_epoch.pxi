@@ -5,8 +5,11 @@
 # and the last state slot holds y, the training point.  An epoch trains on y
 # in the weights (sf_enter), and ends, once every coordinate is caught up,
 # with y back in its slot and x = lerp(y, z, 1 - 1/beta) in the weights
-# (sf_leave): validation scores, the objective, the divergence checks and
-# the published coef_ all see x.
+# (sf_leave): validation scores, the penalty and the divergence checks of
+# the final weights and the published coef_ all see x, and so does the
+# epoch's loss when the stopping test needs it (Task.objective_at_x).  On
+# sparse rows the y slot meanwhile holds the weight sum of each
+# coordinate's last update (sf_catch_up in _schedulefree.pxd).
 
 cdef inline bint is_schedule_free(int kind) noexcept nogil:
     return kind == SF_SGD or kind == SF_ADAMW
