@@ -37,7 +37,8 @@ PARAMETERS = {
     ``l1`` and ``l2`` (:class:`sgdlearn.optim.FTRL`), and ``penalty``,
     ``alpha`` and ``l1_ratio`` must stay at their defaults.
     ``optimizer='cocob'`` takes 'l2' (added to the gradient) or None: an
-    L1 share is an error.""",
+    L1 share is an error.  The schedule-free optimizers take 'l2'
+    (schedulefree's ``weight_decay``, at y) or None only.""",
     "alpha": """alpha : float, default=0.0001
     Regularization strength. Also sets the 'optimal' learning rate.""",
     "l1_ratio": """l1_ratio : float in [0, 1] or None, default=0.15
@@ -106,7 +107,8 @@ PARAMETERS = {
     "average": """average : bool or int, default=False
     Averaged SGD (Polyak-Ruppert, with Bottou's O(non-zeros) updates): when
     True, ``coef_`` is the average of the weights of every update; an int k
-    starts averaging at update k. Works with every optimizer.""",
+    starts averaging at update k. Works with every optimizer but the
+    schedule-free ones, whose ``coef_`` already is an average (an error).""",
     "optimizer": OPTIMIZER_TEXT,
     "batch_size": """batch_size : int, 'full' or None, default=1
     Rows per update. 1 is per-sample SGD (scikit-learn's behaviour); k

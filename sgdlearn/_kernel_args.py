@@ -57,6 +57,7 @@ def optim_params(optimizer, l2):
     hp["momentum_decay"] = 0.0
     hp.update(beta=1.0, l1=0.0, l2=0.0)  # FTRL's own penalties
     hp["alpha"] = 100.0  # COCOB's
+    hp.update(r=0.0, weight_lr_power=2.0)  # schedule-free's weighting
     hp.update(optimizer.hp)
     decoupled = optimizer.row.decoupled(optimizer.hp)
     return {
@@ -75,6 +76,8 @@ def optim_params(optimizer, l2):
         "ftrl_l1": hp["l1"],
         "ftrl_l2": hp["l2"],
         "cocob_alpha": hp["alpha"],
+        "sf_r": hp["r"],
+        "sf_power": hp["weight_lr_power"],
     }
 
 
@@ -174,6 +177,10 @@ def task_params(estimator, rows, n_train, optimizer=None):
         "l1": estimator.alpha * l1_ratio(estimator) if is_penalized else 0.0,
         "average": float(estimator.average),
         "explode": EXPLODE_FACTOR,
+        # Schedule-free: the stopping test judges x, the point it predicts
+        # with (one more pass over the rows per epoch, only when needed).
+        "objective_at_x": (estimator.tol is not None
+                           and not estimator.early_stopping),
     }
 
 

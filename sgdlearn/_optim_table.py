@@ -88,6 +88,10 @@ class Row:
     # the estimator's penalty, alpha and l1_ratio must stay at their
     # defaults (an error otherwise), and the kernel's penalties are off.
     own_penalty: bool = False
+    # The published weights are the rule's own average of its iterates
+    # (schedule-free's x): ``average``, the L1 and elastic-net penalties
+    # and a schedule that cycles the momentum are errors.
+    own_average: bool = False
     # Weights that are a function of the state (FTRL): ``weights(hp, rate,
     # slots, penalized)`` gives them from the state slots (a tuple of
     # arrays, the table's order); mixed copies recompute their weights so,
@@ -209,6 +213,41 @@ def cocob_state_of(hp, rate, w, penalized=True):
     return zero, zero, np.full_like(w, hp["eps"]), zero, w
 
 
+def _sf_beta(hp):
+    return hp["momentum"] if "momentum" in hp else hp["beta_1"]
+
+
+def sf_weights(hp, rate, slots, penalized=True):
+    """Schedule-free's point to predict with from its state (z, [v,] y): x =
+    lerp(y, z, 1 - 1/beta), torch's lerp as schedulefree's ``eval()``
+    computes it.  In float64, cast back to z's dtype (the kernel's results
+    may differ in the last bit)."""
+    import numpy as np
+
+    z, y = (np.asarray(slots[i], dtype=np.float64) for i in (0, -1))
+    w = 1.0 - 1.0 / _sf_beta(hp)
+    x = y + w * (z - y) if abs(w) < 0.5 else z - (z - y) * (1.0 - w)
+    return x.astype(np.asarray(slots[0]).dtype)
+
+
+def sf_state_of(hp, rate, w, penalized=True):
+    """The fresh schedule-free state at weights ``w``: z = y = x = w (and
+    AdamW's v = 0), as schedulefree initializes z to the parameters."""
+    import numpy as np
+
+    w = np.asarray(w, dtype=np.float64)
+    return (w, w) if "momentum" in hp else (w, np.zeros_like(w), w)
+
+
+_OPEN_UNIT = [Interval(Real, 0, 1, closed="neither")]
+_SF_WEIGHTING = (
+    ("r", Hyper(0.0, _EPS, "the average weights the k-th iterate by "
+                "k ** r (0: uniform)")),
+    ("weight_lr_power", Hyper(2.0, _EPS, "... and by lr_max ** "
+                              "weight_lr_power (warm-up iterates count less)")))
+_SF_COUNTERS = (Counter("lr_max", -1.0), Counter("weight_sum", 0.0))
+_SF_TORCH = "no torch.optim equivalent; the ``schedulefree`` package's "
+
 OPTIMIZERS = {
     "sgd": Row(
         OptimKind.SGD, "plain SGD, scikit-learn's rule",
@@ -301,4 +340,29 @@ OPTIMIZERS = {
         zero_start=False,
         torch="no torch.optim equivalent; ``parameterfree.COCOB``",
         cls="COCOB"),
+    "sgd_schedulefree": Row(
+        OptimKind.SF_SGD, "schedule-free SGD (Defazio et al. 2024): "
+        "predicts with the average of its iterates, at a constant rate",
+        own=(("momentum", Hyper(0.9, _OPEN_UNIT,
+                                "beta: gradients are taken at y = (1 - beta) "
+                                "z + beta x")),) + _SF_WEIGHTING,
+        slots=(Slot("z"), Slot("y")), counters=_SF_COUNTERS,
+        identity=("momentum",),
+        default_eta0=0.03, default_schedule="constant",
+        own_average=True, weights=sf_weights, state_of=sf_state_of,
+        torch=_SF_TORCH + "``SGDScheduleFree``", cls="SGDScheduleFree"),
+    "adamw_schedulefree": Row(
+        OptimKind.SF_ADAMW, "schedule-free AdamW (Defazio et al. 2024): "
+        "Adam's normalization, no first moment, the average of the iterates",
+        own=(("beta_1", Hyper(0.9, _OPEN_UNIT,
+                              "beta: gradients are taken at y = (1 - beta) z "
+                              "+ beta x")),
+             ("beta_2", Hyper(0.999, _UNIT,
+                              "decay of the second-moment estimate")),
+             _eps(1e-8)) + _SF_WEIGHTING,
+        slots=(Slot("z"), Slot("exp_avg_sq", bias="beta_2"), Slot("y")),
+        counters=_SF_COUNTERS, identity=("beta_1",),
+        default_eta0=0.0025, default_schedule="constant",
+        own_average=True, weights=sf_weights, state_of=sf_state_of,
+        torch=_SF_TORCH + "``AdamWScheduleFree``", cls="AdamWScheduleFree"),
 }

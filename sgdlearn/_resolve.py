@@ -68,6 +68,7 @@ def resolve_optimizer(estimator):
             _check_own_unset(estimator, optimizer, row)
         _check_own_rules(estimator, optimizer, row)
         _check_rate_free(estimator, repr(optimizer), row)
+        _check_schedule_free(estimator, repr(optimizer), row)
         return _resolved(optimizer, row,
                          tuple(getattr(estimator, name) for name in row.hypers)
                          + tuple(hyper.default for _, hyper in row.own))
@@ -75,6 +76,7 @@ def resolve_optimizer(estimator):
     row = OPTIMIZERS[name]
     _check_own_rules(estimator, f"{optimizer!r}", row)
     _check_rate_free(estimator, f"{optimizer!r}", row)
+    _check_schedule_free(estimator, f"{optimizer!r}", row)
     _check_flat_unset(estimator, [n for n in HYPERS if n in row.hypers
                                   or n in hp], optimizer, "optimizer")
     return _resolved(name, row, tuple(hp.get(n, row.default(n))
@@ -193,6 +195,35 @@ def _check_rate_free(estimator, shown, row):
                 f"learning_rate, {', '.join(SCHEDULE_PARAMS)}, warmup_steps "
                 f"and intercept_decay. Leave {param} at its default "
                 f"({defaults[param]!r}).")
+
+
+def _check_schedule_free(estimator, shown, row):
+    """Schedule-free SGD and AdamW publish x, already an average of their
+    iterates, recovered from their state (y, z) with a fixed beta: averaging
+    on top, the L1 penalties (a truncation of y, not of x) and a schedule
+    that cycles the momentum (beta) are errors, raised before any state
+    changes (the table's ``own_average``)."""
+    if not row.own_average:
+        return
+    est = type(estimator).__name__
+    if estimator.average:
+        raise ValueError(
+            f"average={estimator.average!r} is set on {est}, but optimizer="
+            f"{shown} already predicts with an average of its iterates (its "
+            f"x): leave average=False.")
+    if estimator.penalty in ("l1", "elasticnet"):
+        raise ValueError(
+            f"penalty={estimator.penalty!r} is set on {est}, but optimizer="
+            f"{shown} takes the L2 penalty only (schedulefree's weight_decay, "
+            f"alpha, at y): use penalty='l2' or None.")
+    schedule = estimator.learning_rate
+    phases = (schedule,) + tuple(getattr(schedule, "schedules", ()))
+    if any(getattr(p, "cycle_momentum", False) for p in phases):
+        raise ValueError(
+            f"learning_rate={schedule!r} cycles the momentum, but optimizer="
+            f"{shown} keeps beta fixed (its prediction point x is recovered "
+            f"from y and z with it): pass cycle_momentum=False to the "
+            f"schedule.")
 
 
 def resolve_schedule(estimator):

@@ -236,6 +236,12 @@ class ModelState:
         n_rows = self._n_rows()
         n_features, dtype = X.shape[1], X.dtype
         warm = self.warm_start and hasattr(self, "coef_")
+        # A rule whose weights are a function of its state (FTRL's, the
+        # schedule-free x) starts its state from weights given beside a warm
+        # start: continuing the fitted state would ignore them.
+        reuse = warm and not (
+            (coef_init is not None or intercept_init is not None)
+            and resolve_optimizer(self).row.weights is not None)
         if warm:
             coef_init = self.coef_ if coef_init is None else coef_init
             if intercept_init is None:
@@ -254,7 +260,7 @@ class ModelState:
                 raise ValueError("Provided intercept_init does not match dataset.")
             intercept[:] = intercept_init.ravel()
         state = self._fresh_state(n_rows, n_features, dtype, coef, intercept,
-                                  sp.issparse(X), reuse=warm)
+                                  sp.issparse(X), reuse=reuse)
         return state
 
     def _continued_state(self, X):

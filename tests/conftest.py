@@ -142,6 +142,13 @@ def without_rate(params):
     return {k: v for k, v in params.items() if k not in RATE_PARAMS}
 
 
+# The optimizers that publish their own average of their iterates
+# (schedule-free): no ``average``, no L1; tests/_reference.py's Model does
+# not run them (tests/test_schedulefree.py has their NumPy rule).
+OWN_AVERAGE = tuple(name for name, row in OPTIMIZER_TABLE.items()
+                    if row.own_average)
+
+
 def per_optimizer(cases, default=None):
     """A test module's per-optimizer cases, covering every optimizer of the
     table.  Keys are optimizer names, or case ids whose value names its

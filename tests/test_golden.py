@@ -23,7 +23,7 @@ import scipy.sparse as sp
 from sgdlearn import GDClassifier, GDRegressor
 from sgdlearn._kernels._select import baseline, kernel
 
-from .conftest import NO_L1, OPTIMIZER_CASES, OWN_PENALTY, without_rate
+from .conftest import NO_L1, OPTIMIZER_CASES, OWN_AVERAGE, OWN_PENALTY, without_rate
 
 GOLDEN = Path(__file__).with_name("golden.npz")
 
@@ -99,6 +99,11 @@ def _train(case):
     if _rule(OPTIMIZERS[opt]) in NO_L1 and params.get("penalty") == "elasticnet":
         params = {**params, "penalty": "l2"}  # COCOB: no L1 (an error)
         params.pop("l1_ratio")
+    if _rule(OPTIMIZERS[opt]) in OWN_AVERAGE:
+        # Schedule-free: its own average, L2 only (elasticnet_avg keeps its
+        # alpha, loss and schedule).
+        params = {key: value for key, value in params.items()
+                  if key not in ("average", "penalty", "l1_ratio")}
     # The problem's schedule (step_schedule) wins over an optimizer case's;
     # COCOB has none (without_rate).
     model = Estimator(**without_rate({**OPTIMIZERS[opt], **params}),

@@ -122,6 +122,9 @@ def _params(optimizer, **params):
     base = dict(penalty=None, alpha=0.01, learning_rate="invscaling",
                 power_t=0.5, batch_size=1)
     params = {**base, **OPTIMIZERS[optimizer], **params}
+    if _row(params).own_average:
+        pytest.skip("schedule-free: its NumPy rule and every path in "
+                    "tests/test_schedulefree.py")
     if _row(params).own_penalty:
         # FTRL: its penalty is its own (the case's l1, l2), at the case's
         # constant rate.

@@ -16,6 +16,7 @@ from sgdlearn import GDClassifier
 from .conftest import (
     EXACT_ON_CSR,
     OPTIMIZER_NAMES,
+    OWN_AVERAGE,
     OWN_PENALTY,
     assert_same_state,
     load_reference,
@@ -69,6 +70,8 @@ OPTIMIZERS = OPTIMIZER_NAMES
 @pytest.mark.parametrize("batch_size", [1, 7, "full"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_multinomial_matches_numpy_softmax_rule(optimizer, batch_size, dtype):
+    if optimizer in OWN_AVERAGE:
+        pytest.skip("schedule-free: tests/test_schedulefree.py")
     # FTRL's penalty is its own: no estimator penalty for it.
     alpha = 0.0 if optimizer in OWN_PENALTY else 0.01
     clf = GDClassifier(**without_rate(dict(
@@ -88,6 +91,8 @@ def test_multinomial_matches_numpy_softmax_rule(optimizer, batch_size, dtype):
 
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_multinomial_csr(optimizer):
+    if optimizer in OWN_AVERAGE:
+        pytest.skip("schedule-free: tests/test_schedulefree.py")
     Xs = X.copy()
     Xs[RNG.random(Xs.shape) < 0.5] = 0.0
     params = dict(loss="log_loss", multi_class="multinomial", optimizer=optimizer,

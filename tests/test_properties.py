@@ -18,6 +18,7 @@ from sgdlearn import DivergenceError, GDClassifier, GDRegressor  # noqa: E402
 from .conftest import (  # noqa: E402
     NO_L1,
     OPTIMIZER_NAMES,
+    OWN_AVERAGE,
     OWN_PENALTY,
     without_rate,
 )
@@ -42,6 +43,10 @@ def _common_params(draw):
         params.update(penalty=None, learning_rate="constant", warmup_steps=0)
     if params["optimizer"] in NO_L1 and params["penalty"] in ("l1", "elasticnet"):
         params["penalty"] = "l2"  # COCOB: no L1 (an error, tests/test_cocob.py)
+    if params["optimizer"] in OWN_AVERAGE:
+        # Schedule-free: its own average, L2 only (the others are errors:
+        # tests/test_schedulefree.py).
+        params.update(average=False, penalty="l2" if params["penalty"] else None)
     return without_rate(params)  # COCOB: no rate
 
 

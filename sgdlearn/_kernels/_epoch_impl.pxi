@@ -37,8 +37,9 @@ from sgdlearn._kernels._lazy cimport (
     Lazy, Model, catch_up, clip_l1, fold_scale, tiny_scale)
 from sgdlearn._kernels._loss cimport MULTINOMIAL, loss_grad, softmax_grad
 from sgdlearn._kernels._optim cimport (
-    ADADELTA, MOMENTUM, NADAM, NESTEROV, RMSPROP, SGD, Optim, Update,
-    apply_update, begin_update, divisor_slot, start_updates)
+    ADADELTA, MOMENTUM, NADAM, NESTEROV, RMSPROP, SF_ADAMW, SF_SGD, SGD, Optim,
+    Update, apply_update, begin_update, divisor_slot, start_updates)
+from sgdlearn._kernels._schedulefree cimport sf_advance, sf_x
 from sgdlearn._kernels._rows cimport (
     SGDL_PREFETCH, SGDL_PREFETCH_L2, Rows, dot, get_row, prefetch_row, sq_norm)
 from sgdlearn._kernels._schedule cimport (
@@ -63,6 +64,8 @@ cdef struct Task:
     #                         0 disables the check and the reference losses
     #                         (not the non-finite tests)
     double t                # schedule step of the next update (sklearn t_)
+    bint objective_at_x     # schedule-free: the epoch's loss is at x, after
+    #                         the epoch (one more pass; for the stopping test)
 
 
 cdef struct Epoch:
@@ -128,6 +131,7 @@ include "_watch.pxi"
 include "_prefetch.pxi"
 include "_loops.pxi"
 include "_lazy_epoch.pxi"
+include "_sf_epoch.pxi"
 
 
 cdef check_shapes(const floating[::1] X_data, const int[::1] X_indices,
@@ -175,6 +179,11 @@ cdef check_shapes(const floating[::1] X_data, const int[::1] X_indices,
     if kind == NADAM and (counters is None or counters.shape[0] != 1):
         raise ValueError("NAdam needs counters: its mu_product, a float64 "
                          "array of one element")
+    if is_schedule_free(kind) and (counters is None or counters.shape[0] != 2
+                                   or n_slots != sf_y_slot(kind) + 1):
+        raise ValueError("schedule-free needs counters (lr_max, weight_sum), "
+                         "a float64 array of two elements, and its state "
+                         "slots (z, [v,] y)")
 
 
 def py_shuffle(int[::1] order, uint64_t seed, Py_ssize_t block=0,
@@ -292,9 +301,11 @@ cdef object make_lazy(Epoch* ep, Model* m, Lazy* lz, Py_ssize_t n_updates):
     last-update record and the epoch's tables, kept alive by the result."""
     cdef int[::1] last
     memset(lz, 0, sizeof(Lazy))
-    if ep.rows.indptr == NULL or ep.opt.kind not in (MOMENTUM, NESTEROV,
-                                                     RMSPROP, ADADELTA):
+    if ep.rows.indptr == NULL or ep.opt.kind not in (
+            MOMENTUM, NESTEROV, RMSPROP, ADADELTA, SF_SGD, SF_ADAMW):
         return None
+    if ep.opt.kind == SF_SGD:  # its last updates' weight sums are in S
+        return lazy_tables(ep, m, lz, n_updates)
     last = np.zeros(m.d, dtype=np.intc)
     lz.last = &last[0]
     return [last, lazy_tables(ep, m, lz, n_updates)]
@@ -395,6 +406,10 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
             stop, check_signals)
     set_model(&m, coef, intercept, coef_state, state_interleaved,
               intercept_state, avg_coef, avg_intercept)
+    if is_schedule_free(optim.kind):  # _sf_epoch.pxi: train on y
+        ep.upd.sf_lr_max, ep.upd.sf_wsum = counters[0], counters[1]
+        ep.upd.sf_lr_pow = ep.upd.sf_lr_max ** optim.sf_power
+        sf_enter(&ep, &m, &coef[0, 0])
     set_l1_record(&m, coef, l1_applied, l1_accrued, ep.task.l1 > 0)
     prefetch_policy(&ep, X_indptr.shape[0] - 1 if sparse else
                     X_data.shape[0] // max(d, 1), X_data.shape[0],
@@ -412,11 +427,16 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
         else:
             run_per_sample(&ep, &m, &lz, &sc, &out, &coef[0, 0])
         settle(&ep, &m, &lz, &sc, &out, &res, &coef[0, 0])
+        if (is_schedule_free(optim.kind) and out.status == OK
+                and ep.task.objective_at_x):
+            out.sumloss = sf_training_loss(&ep, &m, &sc, &coef[0, 0])
     if out.status == INTERRUPTED:
         raise_pending()
     step[0] = ep.upd.step
     if optim.kind == NADAM:
         counters[0] = ep.upd.mu_product
+    if is_schedule_free(optim.kind):
+        counters[0], counters[1] = ep.upd.sf_lr_max, ep.upd.sf_wsum
     if m.Q != NULL and l1_accrued is not None:
         l1_accrued[0] = m.u
     res.sumloss, res.n_updates = out.sumloss, out.n_updates

@@ -7,7 +7,8 @@ from cython cimport floating
 from libc.math cimport exp, fabs
 
 from sgdlearn._kernels._optim cimport (
-    ADADELTA, Optim, MOMENTUM, NESTEROV, RMSPROP, col)
+    ADADELTA, Optim, MOMENTUM, NESTEROV, RMSPROP, SF_ADAMW, SF_SGD, col)
+from sgdlearn._kernels._schedulefree cimport sf_catch_up
 from sgdlearn._kernels._rows cimport SGDL_PREFETCH_L2
 
 # Coordinates ahead whose lines a long sparse catch-up asks for.
@@ -49,6 +50,9 @@ cdef struct Lazy:
     const double* pow_hi    # base ** (1024 i)
     const double* log_mu    # momentum cycled by the schedule: sum of log mu_r
     #                         over the epoch's updates r <= s; else NULL
+    const double* ws        # schedule-free: the weight sum after update s of
+    #                         the epoch (ws[0]: before the epoch); AdamW's
+    #                         last (for v's decay) only, SGD's last is NULL
 
 
 cdef inline double lazy_pow(const Lazy* lz, Py_ssize_t k) noexcept nogil:
@@ -125,6 +129,11 @@ cdef inline void catch_up(Model* m, const Lazy* lz, const Optim* o,
     cdef floating* W = <floating*> m.W
     cdef floating* S = <floating*> m.S
     cdef floating* AW = <floating*> m.AW
+    if o.kind == SF_SGD or o.kind == SF_ADAMW:  # _schedulefree.pxd
+        sf_catch_up(W, S, lz.last, lz.ws[T], lz.pow_lo, lz.pow_hi,
+                    o.kind == SF_ADAMW, m.K, d, m.srow, m.slot, m.sstep,
+                    1 if o.kind == SF_SGD else 2, idx, n, T)
+        return
     if lz.last == NULL:
         return
     if lz.log_mu != NULL:

@@ -37,6 +37,7 @@ cdef object lazy_tables(Epoch* ep, Model* m, Lazy* lz, Py_ssize_t n_updates):
     log mu_r.  Returns the arrays, which must outlive the epoch."""
     cdef int kind = ep.opt.kind
     cdef double base = (ep.opt.rho if kind == RMSPROP or kind == ADADELTA
+                        else ep.opt.beta2 if kind == SF_ADAMW
                         else ep.opt.momentum)
     cdef double avg_a = m.avg_a, avg_b = m.avg_b, n, t
     cdef Py_ssize_t r, N = n_updates
@@ -48,6 +49,9 @@ cdef object lazy_tables(Epoch* ep, Model* m, Lazy* lz, Py_ssize_t n_updates):
     lz.pow_lo = &lo[0]
     lz.pow_hi = &hi[0]
     lz.log_mu = NULL
+    if is_schedule_free(kind):  # _sf_epoch.pxi
+        keep.append(sf_weight_table(ep, lz, N))
+        return keep
     if kind != MOMENTUM and kind != NESTEROV:
         return keep
     eta = np.empty(N + 1)

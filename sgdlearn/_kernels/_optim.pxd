@@ -14,6 +14,8 @@ from sgdlearn._kernels._optim_torch cimport (
     adadelta_coords, adamax_coords, nadam_coords, radam_coords,
     sparse_adadelta)
 from sgdlearn._kernels._rows cimport SGDL_PREFETCH_L2
+from sgdlearn._kernels._schedulefree cimport (
+    sf_adamw_coords, sf_adamw_sparse, sf_advance, sf_sgd_coords)
 
 cpdef enum OptimKind:
     SGD = 0
@@ -30,6 +32,8 @@ cpdef enum OptimKind:
     ADADELTA = 11
     FTRL = 12
     COCOB = 14
+    SF_SGD = 16
+    SF_ADAMW = 17
 
 
 # Per-kind properties, asked by name (never by the enum's order), so that a
@@ -53,7 +57,7 @@ cdef inline int divisor_slot(int kind) noexcept nogil:
     learning without any weight going non-finite (see _watch.pxi)."""
     if kind == ADAGRAD or kind == RMSPROP or kind == ADADELTA:
         return 0
-    if kind == FTRL:
+    if kind == FTRL or kind == SF_ADAMW:
         return 1
     if kind == COCOB:  # grad_norm_sum, the first to overflow
         return 1
@@ -82,6 +86,8 @@ cdef struct Optim:
     double ftrl_l1       # intercept's Optim, Epoch.opt_b, has l1 = l2 = 0)
     double ftrl_l2
     double cocob_alpha   # COCOB-Backprop's alpha (its first bets' bound)
+    double sf_r          # schedule-free: the weights' power of the step and
+    double sf_power      # of lr_max (r and weight_lr_power)
 
 
 cdef struct Update:
@@ -99,6 +105,10 @@ cdef struct Update:
     double step_g        # NAdam: the current gradient's share of the step
     double inv_bc2       # NAdam: 1 / (1 - beta2 ** step)
     bint rectified       # RAdam: the variance is tractable (rho_t > 5)
+    double sf_lr_max     # schedule-free: the largest rate so far, its
+    double sf_lr_pow     # power sf_power, the weight sum (carried in the
+    double sf_wsum       # problem's counters) and the update's c
+    double sf_c
 
 
 cdef inline void start_updates(const Optim* o, Update* u, double step,
@@ -114,6 +124,9 @@ cdef inline void start_updates(const Optim* o, Update* u, double step,
     u.decay_pow = 0.96 ** (step * o.momentum_decay)
     u.lr = u.step_size = u.inv_sqrt_bc2 = u.step_g = u.inv_bc2 = 0.0
     u.rectified = False
+    u.sf_lr_max = -1.0
+    u.sf_lr_pow = 1.0
+    u.sf_wsum = u.sf_c = 0.0
 
 
 cdef inline double flush_tiny(double x) noexcept nogil:
@@ -157,6 +170,13 @@ cdef inline void begin_update(const Optim* o, Update* u,
                               double eta) noexcept nogil:
     u.step += 1.0
     u.lr = eta
+    if o.kind == SF_SGD or o.kind == SF_ADAMW:
+        u.sf_c = sf_advance(u.step, eta, o.sf_r, o.sf_power, &u.sf_lr_max,
+                            &u.sf_lr_pow, &u.sf_wsum)
+        if o.kind == SF_ADAMW:  # torch's 1 - beta2 ** (k + 1), k from 0
+            u.beta2_pow = flush_tiny(u.beta2_pow * o.beta2)
+            u.inv_bc2 = 1.0 / (1.0 - u.beta2_pow)
+        return
     if bias_corrected(o.kind):
         if o.beta1_cycled:  # torch's 1 - beta1 ** step, beta1 the current
             u.beta1_pow = flush_tiny(o.beta1 ** u.step)
@@ -316,6 +336,35 @@ cdef inline void torch_update(const Optim* o, const Update* u, double l2,
                             u.lr * vscale, o.eps)
 
 
+cdef inline void sf_update(const Optim* o, const Update* u, double l2,
+                           double vscale, floating* w, floating* s0,
+                           floating* s1, floating* s2, Py_ssize_t sstep,
+                           const floating* g, double gscale, const int* idx,
+                           Py_ssize_t n) noexcept nogil:
+    """apply_update of schedule-free SGD and AdamW (_schedulefree.pxd): w
+    is the training point y, s0 its z, s1 AdamW's v, and the last slot (s1,
+    or AdamW's s2) y's between epochs, which sparse rows use during one
+    for the weight sum of each coordinate's last update; dense rows with
+    literal NULL and unit stride, so that the inlined copy vectorizes."""
+    cdef double lr = u.lr * vscale
+    cdef double beta = o.momentum if o.kind == SF_SGD else o.beta1
+    cdef double a = lr * (beta * (1.0 - u.sf_c) - 1.0)
+    if o.kind == SF_SGD:
+        if idx == NULL:
+            sf_sgd_coords(w, s0, NULL, 1, g, gscale, l2, NULL, n, u.sf_c, a,
+                          lr, 0.0)
+        else:
+            sf_sgd_coords(w, s0, s1, sstep, g, gscale, l2, idx, n, u.sf_c, a,
+                          lr, u.sf_wsum)
+    elif idx == NULL:
+        sf_adamw_coords(w, s0, s1, NULL, 1, g, gscale, l2, NULL, n, u.sf_c,
+                        a, lr, o.beta2, 1.0 - o.beta2, u.inv_bc2, o.eps, 0.0)
+    else:
+        sf_adamw_sparse(w, s0, s1, s2, sstep, g, gscale, l2, idx, n, u.sf_c,
+                        a, lr, o.beta2, 1.0 - o.beta2, u.inv_bc2, o.eps,
+                        u.sf_wsum)
+
+
 cdef inline void apply_update(const Optim* o, const Update* u, double l2,
                               double vscale,
                               floating* w, floating* s0, floating* s1,
@@ -358,6 +407,9 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
     if (kind == NADAM or kind == RADAM or kind == ADAMAX
             or kind == ADADELTA):
         torch_update(o, u, l2, vscale, w, s0, s1, sstep, g, gscale, idx, n)
+        return
+    if kind == SF_SGD or kind == SF_ADAMW:
+        sf_update(o, u, l2, vscale, w, s0, s1, s2, sstep, g, gscale, idx, n)
         return
     if kind == FTRL:  # _ftrl.pxd; its penalties are o's, not l2 / vscale
         if idx == NULL:

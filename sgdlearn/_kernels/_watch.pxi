@@ -240,6 +240,8 @@ cdef void settle(Epoch* ep, Model* m, Lazy* lz, Scratch* sc, Outcome* out,
         if ep.task.l1 > 0:
             clip_l1(m, NULL, m.d, True, W)
     fold_scale(m, W)
+    if is_schedule_free(ep.opt.kind):  # the weights become x (_sf_epoch.pxi)
+        sf_leave(ep, m, W)
     if not second_moment_finite(ep, m, W):
         out.status = OVERFLOWED
         out.failed_at = out.n_updates
