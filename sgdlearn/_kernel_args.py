@@ -56,6 +56,7 @@ def optim_params(optimizer, l2):
     hp = {name: hyper.default for name, hyper in HYPERS.items()}
     hp["momentum_decay"] = 0.0
     hp.update(beta=1.0, l1=0.0, l2=0.0)  # FTRL's own penalties
+    hp.update(adaptive=True, normalized=True, invariant=True, exponent=0.5)
     hp.update(optimizer.hp)
     decoupled = optimizer.row.decoupled(optimizer.hp)
     return {
@@ -73,6 +74,10 @@ def optim_params(optimizer, l2):
         "ftrl_beta": hp["beta"],
         "ftrl_l1": hp["l1"],
         "ftrl_l2": hp["l2"],
+        "norm_adaptive": hp["adaptive"],
+        "norm_normalized": hp["normalized"],
+        "norm_invariant": hp["invariant"],
+        "norm_power": hp["exponent"],
     }
 
 
@@ -156,7 +161,9 @@ def task_params(estimator, rows, n_train, optimizer=None):
     if optimizer is None:
         optimizer = resolve_optimizer(estimator)
     is_penalized = penalized(estimator, optimizer)
-    if estimator.intercept_decay == "auto":
+    if optimizer.row.intercept_feature:
+        intercept_decay = 1.0  # a coordinate of the rule (x = 1)
+    elif estimator.intercept_decay == "auto":
         intercept_decay = 0.01 if rows.sparse else 1.0
     else:
         intercept_decay = estimator.intercept_decay

@@ -9,6 +9,7 @@ from libc.math cimport sqrt
 
 from sgdlearn._kernels._fmath cimport fsqrt
 from sgdlearn._kernels._ftrl cimport ftrl_coords, ftrl_sparse
+from sgdlearn._kernels._normalized cimport normalized_coords
 from sgdlearn._kernels._optim_torch cimport (
     adadelta_coords, adamax_coords, nadam_coords, radam_coords,
     sparse_adadelta)
@@ -28,6 +29,7 @@ cpdef enum OptimKind:
     ADAMAX = 10
     ADADELTA = 11
     FTRL = 12
+    NORMALIZED = 13
 
 
 # Per-kind properties, asked by name (never by the enum's order), so that a
@@ -53,6 +55,8 @@ cdef inline int divisor_slot(int kind) noexcept nogil:
         return 0
     if kind == FTRL:
         return 1
+    if kind == NORMALIZED:
+        return 0  # G (when adaptive; N otherwise, never infinite)
     if kind == AMSGRAD:
         return 2
     if bias_corrected(kind):
@@ -77,6 +81,10 @@ cdef struct Optim:
     double ftrl_beta     # FTRL-Proximal's beta, lambda_1 and lambda_2 (the
     double ftrl_l1       # intercept's Optim, Epoch.opt_b, has l1 = l2 = 0)
     double ftrl_l2
+    bint norm_adaptive   # Vowpal Wabbit's rule (NORMALIZED): its flags and
+    bint norm_normalized  # exponent (VW's --power_t)
+    bint norm_invariant
+    double norm_power
 
 
 cdef struct Update:
@@ -94,6 +102,10 @@ cdef struct Update:
     double step_g        # NAdam: the current gradient's share of the step
     double inv_bc2       # NAdam: 1 / (1 - beta2 ** step)
     bint rectified       # RAdam: the variance is tractable (rho_t > 5)
+    double norm_S        # NORMALIZED: the problem's sum of h ||x / N||^2
+    double norm_W        # and of h (its counters), the current multiplier
+    double norm_mult     # sqrt(W / S) and a mini-batch's 1 / mean weight
+    double norm_inv_h
 
 
 cdef inline void start_updates(const Optim* o, Update* u, double step,
@@ -109,6 +121,8 @@ cdef inline void start_updates(const Optim* o, Update* u, double step,
     u.decay_pow = 0.96 ** (step * o.momentum_decay)
     u.lr = u.step_size = u.inv_sqrt_bc2 = u.step_g = u.inv_bc2 = 0.0
     u.rectified = False
+    u.norm_S = u.norm_W = 0.0
+    u.norm_mult = u.norm_inv_h = 1.0
 
 
 cdef inline double flush_tiny(double x) noexcept nogil:
@@ -359,6 +373,16 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
         else:
             ftrl_sparse(w, s0, s1, sstep, g, gscale, idx, n, u.lr,
                         o.ftrl_beta, o.ftrl_l1, o.ftrl_l2)
+        return
+    if kind == NORMALIZED:  # its mini-batch form; per sample: the row rule
+        if idx == NULL:     # (_normalized_epoch.pxi)
+            normalized_coords(w, s0, s1, 1, g, gscale, NULL, n,
+                              u.lr * vscale * u.norm_mult, u.norm_inv_h,
+                              o.norm_adaptive, o.norm_normalized, o.norm_power)
+        else:
+            normalized_coords(w, s0, s1, sstep, g, gscale, idx, n,
+                              u.lr * vscale * u.norm_mult, u.norm_inv_h,
+                              o.norm_adaptive, o.norm_normalized, o.norm_power)
         return
     if kind == SGD:
         gs = -u.lr * vscale * gscale
