@@ -161,8 +161,8 @@ def task_params(estimator, rows, n_train, optimizer=None):
     if optimizer is None:
         optimizer = resolve_optimizer(estimator)
     is_penalized = penalized(estimator, optimizer)
-    if optimizer.row.intercept_feature:
-        intercept_decay = 1.0  # a coordinate of the rule (x = 1)
+    if estimator.intercept_decay == "auto" and optimizer.row.intercept_feature:
+        intercept_decay = 1.0  # a coordinate of the rule (x = 1) on CSR too
     elif estimator.intercept_decay == "auto":
         intercept_decay = 0.01 if rows.sparse else 1.0
     else:

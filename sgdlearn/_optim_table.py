@@ -99,8 +99,8 @@ class Row:
     # The sgdlearn.optim class, when it is not named by ``torch``.
     cls: str = ""
     # The intercept is one more coordinate of the rule, with x = 1 (Vowpal
-    # Wabbit's constant feature): intercept_decay is not read (an error
-    # unless at its default).
+    # Wabbit's constant feature): intercept_decay="auto" is 1 on CSR too (a
+    # number still multiplies the intercept's steps).
     intercept_feature: bool = False
 
     def slots_for(self, hp):

@@ -111,7 +111,7 @@ def _check_own_rules(estimator, shown, row):
     constant rate only (``constant_rate``) takes no other schedule, warm-up
     or intercept decay: setting one is an error, raised before any state
     changes (FTRL)."""
-    if not (row.own_penalty or row.constant_rate or row.intercept_feature):
+    if not (row.own_penalty or row.constant_rate):
         return
     defaults = _defaults(estimator)
     cls = row.cls or row.torch.split("(")[0]
@@ -131,15 +131,6 @@ def _check_own_rules(estimator, shown, row):
                     f"{cls}(l1=..., l2=...) and leave penalty and alpha at "
                     f"their defaults ({defaults['penalty']!r}, "
                     f"{defaults['alpha']!r}) or set penalty=None.")
-    decay = getattr(estimator, "intercept_decay", None)
-    if (row.intercept_feature and not row.constant_rate
-            and decay != defaults.get("intercept_decay", decay)):
-        raise ValueError(
-            f"intercept_decay={decay!r} is set on {est}, but optimizer="
-            f"{shown} does not read it: the intercept is one more coordinate "
-            f"of the rule (a constant feature x = 1, as in Vowpal Wabbit), "
-            f"whose step the rule sets. Leave intercept_decay at its default "
-            f"({defaults['intercept_decay']!r}).")
     if not row.constant_rate:
         return
     name, _ = resolve_schedule(estimator)

@@ -1,3 +1,4 @@
+# ruff: noqa: E501, B905  (section 3 of the spec's reference, copied verbatim)
 """Vowpal Wabbit's default update (``optimizer='normalized'``) in NumPy.
 
 Copied from the spec's companion (shared/reference/new_optimizers/
@@ -311,3 +312,130 @@ def batch_epoch(state, X, y, h, eta, batch, loss="squared", fit_intercept=True,
                 s["Gb"] += gb ** 2 / H
             s["b"] -= eta * mult * gb * rate(s["Gb"], s["Nb"])
     return s
+
+
+class NormalizedRule:
+    """sgdlearn's normalized rule in float64 NumPy for K outputs sharing x
+    (docs/algorithm.rst): per sample, VW's rule (KernelVWGD's for K = 1, up
+    to rounding) with N, S and W shared by the outputs; mini-batches, the
+    batch's mean gradient through the rates.  Updates ``coef`` (K, d) and
+    ``intercept`` (K,) in place; the true weights (the L2 shrink applied)."""
+
+    def __init__(self, K, d, adaptive=True, normalized=True, invariant=True,
+                 exponent=0.5):
+        self.adaptive, self.normalized, self.invariant = adaptive, normalized, invariant
+        self.power = exponent
+        self.nnp = exponent - 1 if adaptive else -1.0
+        self.G, self.N = np.zeros((K, d)), np.zeros((K, d))
+        self.Gb, self.Nb = np.zeros(K), np.zeros(K)
+        self.S = self.W = 0.0
+
+    def rate(self, G, N):
+        r = G ** -self.power if self.adaptive else np.ones_like(G)
+        return r * (N * N) ** self.nnp if self.normalized else r
+
+    def normalize(self, coef, x, h, fit_intercept):
+        nx = 0.0
+        for j in np.flatnonzero(x):
+            ax = abs(x[j])
+            if ax > self.N[0, j]:
+                if self.N[0, j] > 0:
+                    coef[:, j] *= ((ax / self.N[0, j]) ** 2) ** self.nnp
+                self.N[:, j] = ax
+            nx += x[j] ** 2 / self.N[0, j] ** 2
+        if fit_intercept:
+            self.Nb[:] = 1.0
+            nx += 1.0
+        return h * nx, h
+
+    def mult(self):
+        return (self.S / self.W) ** self.nnp if self.normalized and self.S > 0 else 1.0
+
+    def sample(self, coef, intercept, x, p, y, dl, h, eta, loss, lam=0.0,
+               fit_intercept=True, intercept_decay=1.0):
+        """One per-sample update: scores p (K,), targets y (K,), derivatives
+        dl (K,; 0 where the loss is 0), weight h; loss 'squared', 'log' or
+        other (plain steps -dl s)."""
+        g2 = h * dl ** 2
+        if not np.any(g2 != 0):
+            return
+        mult = 1.0
+        if self.normalized:
+            dS, dW = self.normalize(coef, x, h, fit_intercept)
+            self.S, self.W = self.S + dS, self.W + dW
+            mult = self.mult()
+        nz, s = np.flatnonzero(x), eta * h
+        steps, bars = [], []
+        for k in range(coef.shape[0]):
+            if g2[k] == 0:
+                steps.append(None)
+                continue
+            x2 = x[nz] ** 2
+            if self.adaptive or self.normalized:
+                if self.adaptive:
+                    self.G[k, nz] += g2[k] * x2
+                r = self.rate(self.G[k, nz], self.N[k, nz])
+                ppu, rb = x2 @ r, 0.0
+                if fit_intercept:
+                    if self.adaptive:
+                        self.Gb[k] += g2[k]
+                    rb = self.rate(self.Gb[k:k + 1], self.Nb[k:k + 1])[0]
+                    ppu += rb
+                ppu *= mult if self.normalized else 1.0
+            else:
+                r, rb = np.ones(len(nz)), 1.0
+                ppu = x2.sum() + (1.0 if fit_intercept else 0.0)
+            if loss == "squared" and self.invariant and s * ppu >= 2e-6:
+                u = (y[k] - p[k]) * (1 - math.exp(-s * ppu)) / ppu
+            elif loss == "squared":
+                u = (y[k] - p[k]) * s
+            elif loss == "log" and self.invariant and s * ppu >= 1e-6:
+                u = -(y[k] * vw_wexpmx(s * ppu + y[k] * p[k] + math.exp(y[k] * p[k]))
+                      + p[k]) / ppu
+            elif loss == "log":
+                u = y[k] * s / (1 + math.exp(y[k] * p[k]))
+            else:
+                u = -dl[k] * s
+            two = 2.0 if loss == "squared" else 1.0
+            if lam > 0 and abs(u) * two > 1e-8 and abs(dl[k]) * two > 1e-8:
+                bars.append(-u / dl[k])
+            steps.append((u, r, rb))
+        if bars:
+            coef *= max(0.0, 1.0 - lam * np.mean(bars))
+        um = mult if self.normalized else 1.0
+        for k, step in enumerate(steps):
+            if step is None or step[0] == 0:
+                continue
+            u, r, rb = step
+            coef[k, nz] += u * um * x[nz] * r
+            if fit_intercept:
+                intercept[k] += u * um * rb * intercept_decay
+
+    def batch_normalize(self, coef, X, h, fit_intercept):
+        """Before a mini-batch's scores: N from its rows, S and W by the
+        batch's means; returns 1 / the batch's mean weight."""
+        B = X.shape[0]
+        if self.normalized:
+            dS = dW = 0.0
+            for x, hr in zip(X, h):
+                a, b = self.normalize(coef, x, hr, fit_intercept)
+                dS, dW = dS + a, dW + b
+            self.S, self.W = self.S + dS / B, self.W + dW / B
+        return B / h.sum() if h.sum() > 0 else 0.0
+
+    def batch(self, coef, intercept, g, gb, inv_h, eta, lam=0.0,
+              fit_intercept=True, intercept_decay=1.0):
+        """The batch's step for its mean gradient g (K, d) and gb (K,)."""
+        coef *= max(0.0, 1.0 - eta * lam)
+        mult = self.mult()
+        for k in range(coef.shape[0]):
+            for j in np.flatnonzero(g[k]):
+                if self.adaptive:
+                    self.G[k, j] += g[k, j] ** 2 * inv_h
+                coef[k, j] -= eta * mult * g[k, j] * self.rate(
+                    self.G[k, j:j + 1], self.N[k, j:j + 1])[0]
+            if fit_intercept and gb[k] != 0:
+                if self.adaptive:
+                    self.Gb[k] += gb[k] ** 2 * inv_h
+                intercept[k] -= eta * intercept_decay * mult * gb[k] * self.rate(
+                    self.Gb[k:k + 1], self.Nb[k:k + 1])[0]

@@ -182,4 +182,8 @@ OPTIMIZER_CASES = per_optimizer({
     "ftrl": dict(optimizer="ftrl", eta0=0.2, learning_rate="constant"),
     "ftrl_l1_l2": dict(optimizer=FTRL(beta=0.5, l1=0.05, l2=0.1), eta0=0.3,
                        learning_rate="constant"),
+    # Vowpal Wabbit's rule at its own rate (-l 0.5, constant: the
+    # regressor's default invscaling would resolve to it, as Adadelta's).
+    "normalized": dict(optimizer="normalized", eta0=0.5,
+                       learning_rate="constant"),
 }, default=default_case(eta0=0.05))

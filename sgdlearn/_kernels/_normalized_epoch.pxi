@@ -41,11 +41,15 @@ cdef inline double normalized_loss(const Epoch* ep, double p, double y,
 
 
 cdef void normalize_row(Epoch* ep, Model* m, const floating* x,
-                        const int* xi, int nnz, double h) noexcept nogil:
+                        const int* xi, int nnz, double h,
+                        bint outside) noexcept nogil:
     """N_j = max(N_j, |x_j|) for the row's non-zeros, rescaling each
     output's weight when it grows (w_j *= N_j / |x_j|: the weight the new
     scale would have learned); S += h ||x / N||^2 (the constant's 1
-    included) and W += h."""
+    included) and W += h.  ``outside`` an update (a mini-batch's, before
+    its gradient), a rescale leaves the running average as it was."""
+    cdef floating* AW = <floating*> m.AW if outside else NULL
+    cdef floating before
     cdef int k
     cdef Py_ssize_t jj, j, d = m.d, ss = m.sstep
     cdef floating* W = <floating*> m.W
@@ -67,7 +71,10 @@ cdef void normalize_row(Epoch* ep, Model* m, const floating* x,
                 N = at(m.S, k * m.srow + m.slot, W)
                 if nj > 0:
                     f = rescale_factor(nj, ax, adaptive, sqrt_rate, nnp)
+                    before = W[k * d + j]
                     W[k * d + j] *= f
+                    if AW != NULL:
+                        AW[k * d + j] -= m.avg_a * (W[k * d + j] - before)
                 N[j * ss] = ax
             nj = ax
         nx += floor_x2(xv * xv) / (nj * nj)
@@ -196,7 +203,7 @@ cdef double normalized_row(Epoch* ep, Model* m, Scratch* sc,
                 old[k * nnz + jj] = W[k * d + (jj if xi == NULL else xi[jj])]
     if active:
         if ep.opt.norm_normalized:
-            normalize_row(ep, m, x, xi, nnz, h)
+            normalize_row(ep, m, x, xi, nnz, h, False)
             mult = normalized_mult(ep, W)
         s = <floating> eta * <floating> h
         for k in range(K):
@@ -228,6 +235,8 @@ cdef double normalized_row(Epoch* ep, Model* m, Scratch* sc,
             if ep.opt.norm_normalized:
                 uw = uw * mult
                 ub = u * mult
+            if ep.task.intercept_decay != 1.0:
+                ub = ub * <floating> ep.task.intercept_decay
             R = (<floating*> sc.rates) + k * (nnz + 1)
             if xi == NULL:
                 for jj in range(nnz):
@@ -264,7 +273,7 @@ cdef void normalize_batch(Epoch* ep, Model* m, Py_ssize_t start,
         h = 1.0 if ep.sw == NULL else ep.sw[i]
         total += h
         if ep.opt.norm_normalized:
-            normalize_row(ep, m, x, xi, nnz, h)
+            normalize_row(ep, m, x, xi, nnz, h, True)
     if ep.opt.norm_normalized:
         ep.upd.norm_S = S0 + (ep.upd.norm_S - S0) / B
         ep.upd.norm_W = W0 + (ep.upd.norm_W - W0) / B
