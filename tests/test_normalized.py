@@ -193,8 +193,8 @@ def test_vowpal_wabbit_itself():
     prediction bounds: sgdlearn does not clip): the float32 kernel agrees to
     float32 rounding of the prediction (VW sums it in float32)."""
     pytest.importorskip("vowpalwabbit")
-    Xv = np.vectorize(lambda v: rn.vw_text_float("%.9g" % v))(X)
-    yv = np.array([rn.vw_text_float("%.9g" % v) for v in Y_REG])
+    Xv = np.vectorize(lambda v: rn.vw_text_float(f"{v:.9g}"))(X)
+    yv = np.array([rn.vw_text_float(f"{v:.9g}") for v in Y_REG])
     rows = [(list(np.flatnonzero(x)), list(x[np.flatnonzero(x)])) for x in Xv]
     for task, y, args in [("reg", yv, "--min_prediction -1e30 --max_prediction 1e30"),
                           ("clf", Y_CLF, "--loss_function logistic")]:
