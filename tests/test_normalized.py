@@ -135,8 +135,12 @@ def test_float32_per_sample_is_vw_bit_for_bit(baseline, config, layout):
 
 
 @pytest.mark.parametrize("layout", ["dense", "csr"])
-@pytest.mark.parametrize("config", sorted(CONFIGS))
+@pytest.mark.parametrize("config", sorted(set(CONFIGS) - {"rate-50"}))
 def test_float64_per_sample_is_the_same_rule(baseline, config, layout):
+    """The float64 kernel (for the default flags: one division and one root
+    per coordinate, rounded otherwise) against VWGD(f32=False).  Not '-l 50
+    logistic': that stream is chaotic (the spec measures 0.16 between VW's
+    float32 and a float64 replay)."""
     task, params, args, weighted = CONFIGS[config]
     est = _fit(task, params, layout, np.float64, weighted)
     model = _replay(task, args, layout, False, weighted)
@@ -256,19 +260,25 @@ def test_csr_equals_dense_exactly(baseline, dtype, batch_size):
         assert_array_equal(sparse.optimizer_state_[name], value, err_msg=name)
 
 
-def test_multi_output_regression_is_independent_outputs(baseline):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_multi_output_regression_is_independent_outputs(baseline, dtype):
     """With the squared loss no output skips a row, so the shared N, S, W are
-    each output's own: every output is its single-output fit, bit for bit."""
+    each output's own: every output is its single-output fit (bit for bit
+    in float32; float64's single output takes the fused pass)."""
     noise = np.random.default_rng(4).normal(size=len(Y_REG))
-    Y = np.column_stack([Y_REG, -2 * Y_REG + X[:, 0], X[:, 3] + noise])
+    Y = np.column_stack([Y_REG, -2 * Y_REG + X[:, 0],
+                         X[:, 3] + noise]).astype(dtype)
     params = dict(optimizer="normalized", penalty=None, **ONE)
-    both = GDRegressor(**params).fit(X, Y)
+    Xd = X.astype(dtype)
+    both = GDRegressor(**params).fit(Xd, Y)
+    same = (assert_array_equal if dtype == np.float32 else
+            lambda a, b: assert_allclose(a, b, rtol=1e-12))
     for k in range(Y.shape[1]):
-        one = GDRegressor(**params).fit(X, Y[:, k])
-        assert_array_equal(both.coef_[k], one.coef_)
-        assert both.intercept_[k] == one.intercept_[0]
+        one = GDRegressor(**params).fit(Xd, Y[:, k])
+        same(both.coef_[k], one.coef_)
+        same(both.intercept_[k], one.intercept_[0])
     assert_array_equal(both.optimizer_state_["max_abs_x"][0],
-                       np.abs(X).max(axis=0))
+                       np.abs(Xd).max(axis=0))
 
 
 @pytest.mark.parametrize("batch_size", [1, 16])

@@ -26,7 +26,7 @@
 from cpython.exc cimport PyErr_Occurred
 from cython cimport floating
 from libc.float cimport DBL_MAX
-from libc.math cimport INFINITY, fabs, isfinite, log, log1p
+from libc.math cimport INFINITY, fabs, isfinite, log, log1p, sqrt
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
 
@@ -109,6 +109,7 @@ cdef struct Scratch:
     #                         touched (one cache line; see mark_batch)
     void* rates             # (K, d + 1) NORMALIZED per sample: x_j r_j of
     #                         the current row, per output
+    double* aux             # (K,) NORMALIZED: the log loss's exp(y p)
 
 
 cdef struct Result:
@@ -241,13 +242,14 @@ cdef object make_scratch(Epoch* ep, Model* m, Scratch* sc, const floating* like)
     caller keeps one); returns them, and they must outlive the epoch."""
     cdef Py_ssize_t K = m.K, d = m.d
     cdef bint sparse = ep.rows.indptr != NULL
-    cdef double[::1] p, c, gscale, gb
+    cdef double[::1] p, c, gscale, gb, aux
     cdef floating[:, ::1] G, Gc, old, Q, rates
     cdef int[::1] touched, mark
     dtype = np.float32 if floating is float else np.float64
-    p, c, gscale, gb = [np.zeros(K) for _ in range(4)]
-    keep = [p, c, gscale, gb]
+    p, c, gscale, gb, aux = [np.zeros(K) for _ in range(5)]
+    keep = [p, c, gscale, gb, aux]
     sc.p, sc.c, sc.gscale, sc.gb = &p[0], &c[0], &gscale[0], &gb[0]
+    sc.aux = &aux[0]
     sc.G = sc.Gc = sc.old = NULL
     sc.touched = sc.mark = NULL
     sc.rates = NULL

@@ -111,13 +111,13 @@ cdef inline floating squared_update(floating residual, floating s,
     return residual * (one - fexp(-s * ppu)) / ppu
 
 
-cdef inline floating logistic_update(floating p, floating y, floating s,
-                                     floating ppu,
+cdef inline floating logistic_update(floating p, floating y, floating d,
+                                     floating s, floating ppu,
                                      bint invariant) noexcept nogil:
-    """The step u of log(1 + exp(-y p)) (y = +-1): VW's importance-invariant
-    update through its Lambert-W approximation, or y s / (1 + exp(y p))."""
+    """The step u of log(1 + exp(-y p)) (y = +-1, d = exp(y p)): VW's
+    importance-invariant update through its Lambert-W approximation, or
+    y s / (1 + d)."""
     cdef floating yp = y * p
-    cdef floating d = fexp(yp)
     cdef floating arg
     cdef floating one = 1
     if not invariant or <double> (s * ppu) < 1e-6:

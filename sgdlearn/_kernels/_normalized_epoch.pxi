@@ -14,12 +14,13 @@
 
 
 cdef inline double normalized_loss(const Epoch* ep, double p, double y,
-                                   floating* dl) noexcept nogil:
+                                   floating* dl, double* d) noexcept nogil:
     """The row's unweighted loss at score p (double, for the objective), and
     in ``dl`` its derivative in the kernel's float type, as VW computes it
     (squared: p - y; logistic: -y / (1 + exp(y p))), 0 where VW skips the
     row because the loss in that type is 0 (logistic margins past ~16.6 in
-    float32, ~36.7 in float64)."""
+    float32, ~36.7 in float64); for the log loss, exp(y p) in ``d`` (its
+    update's; float64 takes it as 1 / exp(-y p), one exp fewer)."""
     cdef int kind = ep.task.loss
     cdef floating pf = <floating> p
     cdef floating yf = <floating> y
@@ -33,7 +34,11 @@ cdef inline double normalized_loss(const Epoch* ep, double p, double y,
     if kind == LOG:
         yp = yf * pf
         e = fexp(-yp)
-        dl[0] = 0 if one + e == one else -yf / (one + fexp(yp))
+        if floating is float:
+            d[0] = fexp(yp)
+        else:
+            d[0] = one / e
+        dl[0] = 0 if one + e == one else -yf / (one + <floating> d[0])
         return -p * y if p * y < -18.0 else log1p(<double> e)
     loss = loss_grad(kind, p, y, ep.task.loss_param, &dd)
     dl[0] = 0 if loss == 0 else <floating> min(MAX_DLOSS, max(-MAX_DLOSS, dd))
@@ -100,13 +105,12 @@ cdef inline floating normalized_mult(const Epoch* ep,
                                     if ep.opt.norm_adaptive else -1))
 
 
-cdef floating output_step(Epoch* ep, Model* m, Scratch* sc, int k,
-                          const floating* x, const int* xi, int nnz,
-                          floating s, floating mult,
-                          floating tgt) noexcept nogil:
-    """Output k's rate pass (G += g2 x^2, r_j, ppu = sum x^2 r, mult
-    included) and its step u, with x_j r_j in sc.rates[k (nnz + 1) + jj]
-    (the constant's at nnz); tgt is its target (+-1 for the log loss)."""
+cdef floating rate_pass(Epoch* ep, Model* m, Scratch* sc, int k,
+                        const floating* x, const int* xi,
+                        int nnz) noexcept nogil:
+    """Output k's rate pass: G += g2 x^2, the rates r_j, and ppu = sum x^2 r
+    (without mult), with x_j r_j in sc.rates[k (nnz + 1) + jj] (the
+    constant's at nnz)."""
     cdef Py_ssize_t jj, j, ss = m.sstep
     cdef floating* W = <floating*> m.W
     cdef floating* R = (<floating*> sc.rates) + k * (nnz + 1)
@@ -114,14 +118,12 @@ cdef floating output_step(Epoch* ep, Model* m, Scratch* sc, int k,
     cdef floating* N = at(m.S, k * m.srow + m.slot, W)
     cdef double* Sb = m.Sb + k * m.srow_b
     cdef floating g2 = <floating> sc.gscale[k]
-    cdef floating dl = <floating> sc.c[k]
     cdef floating xv, x2, r, gb, ppu = 0
     cdef bint adaptive = ep.opt.norm_adaptive
     cdef bint normalized = ep.opt.norm_normalized
     cdef bint sqrt_rate = ep.opt.norm_power == 0.5
     cdef floating power = ep.opt.norm_power
     cdef floating nnp = power - 1 if adaptive else -1
-    cdef int loss = ep.task.loss
     if adaptive or normalized:
         for jj in range(nnz):
             xv = x[jj]
@@ -145,8 +147,6 @@ cdef floating output_step(Epoch* ep, Model* m, Scratch* sc, int k,
                            sqrt_rate, power, nnp)
             ppu += r
             R[nnz] = r
-        if normalized:
-            ppu = ppu * mult
     else:  # neither: plain SGD steps, ppu = ||x||^2
         for jj in range(nnz):
             xv = x[jj]
@@ -155,11 +155,91 @@ cdef floating output_step(Epoch* ep, Model* m, Scratch* sc, int k,
         if ep.task.fit_intercept:
             ppu += 1
             R[nnz] = 1
+    return ppu
+
+
+cdef double fused_pass(Epoch* ep, Model* m, Scratch* sc, const floating* x,
+                       const int* xi, int nnz, double h) noexcept nogil:
+    """normalize_row and rate_pass in one pass, for one output, float64 and
+    the default flags (adaptive, normalized, exponent 0.5): one division
+    and one root per coordinate (t = 1 / (N^2 sqrt(G)): 1 / N^2 = t sqrt(G),
+    r = t N) instead of three and one, branch-free (it vectorizes on dense
+    rows); the same rule, rounded otherwise than VW's float32 order.  The
+    rare rescales (a new largest |x_j|) run first, in their own loop.
+    Returns ppu without mult."""
+    cdef Py_ssize_t jj, j, ss = m.sstep
+    cdef double* W = <double*> m.W
+    cdef double* G = <double*> m.S
+    cdef double* N = G + m.slot
+    cdef double* R = <double*> sc.rates
+    cdef double g2 = sc.gscale[0]
+    cdef double xv, ax, x2, gj, nj, sg, t, r, nx = 0.0, ppu = 0.0
+    cdef bint grow = False
+    cdef bint nz
+    for jj in range(nnz):
+        j = (jj if xi == NULL else xi[jj]) * ss
+        grow = grow | (fabs(x[jj]) > N[j])
+    if grow:
+        for jj in range(nnz):
+            j = jj if xi == NULL else xi[jj]
+            ax = fabs(x[jj])
+            if ax > N[j * ss]:
+                if N[j * ss] > 0:
+                    W[j] *= N[j * ss] / ax
+                N[j * ss] = ax
+    if xi == NULL:
+        for jj in range(nnz):
+            xv = x[jj]
+            x2 = xv * xv
+            nz = xv != 0
+            gj = G[jj] + g2 * x2
+            G[jj] = gj
+            nj = N[jj]
+            sg = sqrt(gj)
+            t = 1.0 / (nj * nj * sg if nz else 1.0)
+            nx += x2 * (t * sg)
+            r = t * nj if nz else 0.0
+            ppu += x2 * r
+            R[jj] = xv * r
+    else:
+        for jj in range(nnz):
+            xv = x[jj]
+            j = xi[jj] * ss
+            x2 = xv * xv
+            nz = xv != 0
+            gj = G[j] + g2 * x2
+            G[j] = gj
+            nj = N[j]
+            sg = sqrt(gj)
+            t = 1.0 / (nj * nj * sg if nz else 1.0)
+            nx += x2 * (t * sg)
+            r = t * nj if nz else 0.0
+            ppu += x2 * r
+            R[jj] = xv * r
+    if ep.task.fit_intercept:
+        m.Sb[1] = 1.0
+        gj = m.Sb[0] + g2
+        m.Sb[0] = gj
+        r = 1.0 / sqrt(gj)
+        ppu += r
+        R[nnz] = r
+        nx += 1.0
+    ep.upd.norm_S += h * nx
+    ep.upd.norm_W += h
+    return ppu
+
+
+cdef floating loss_step(Epoch* ep, Scratch* sc, int k, floating ppu,
+                        floating s, floating tgt) noexcept nogil:
+    """Output k's step u for ppu (mult included), time s = eta h and target
+    tgt: the loss's importance-invariant one, or the plain -dl s."""
+    cdef floating dl = <floating> sc.c[k]
+    cdef int loss = ep.task.loss
     if loss == SQUARED:
         return squared_update(-dl, s, ppu, ep.opt.norm_invariant)
     if loss == LOG:
-        return logistic_update(<floating> sc.p[k], tgt, s, ppu,
-                               ep.opt.norm_invariant)
+        return logistic_update(<floating> sc.p[k], tgt, <floating> sc.aux[k],
+                               s, ppu, ep.opt.norm_invariant)
     return -dl * s
 
 
@@ -176,7 +256,7 @@ cdef double normalized_row(Epoch* ep, Model* m, Scratch* sc,
     cdef const floating* y = (<const floating*> ep.y) + i * ep.y_stride
     cdef double h = 1.0 if ep.sw == NULL else ep.sw[i]
     cdef double loss = 0.0, eta, n_avg = 0.0, bar = 0.0, scale
-    cdef floating dl, g2, s, u, uw, ub, mult = 1
+    cdef floating dl, g2, s, u, uw, ub, ppu, mult = 1
     cdef bint active = False
     cdef bint squared = ep.task.loss == SQUARED
     for k in range(K):
@@ -189,7 +269,8 @@ cdef double normalized_row(Epoch* ep, Model* m, Scratch* sc,
             sc.c[k] = <floating> sc.c[k]
     else:
         for k in range(K):
-            loss += normalized_loss(ep, sc.p[k], target(ep, y, k), &dl)
+            loss += normalized_loss(ep, sc.p[k], target(ep, y, k), &dl,
+                                    &sc.aux[k])
             sc.c[k] = dl
     for k in range(K):
         dl = <floating> sc.c[k]
@@ -202,16 +283,28 @@ cdef double normalized_row(Epoch* ep, Model* m, Scratch* sc,
             for jj in range(nnz):
                 old[k * nnz + jj] = W[k * d + (jj if xi == NULL else xi[jj])]
     if active:
-        if ep.opt.norm_normalized:
-            normalize_row(ep, m, x, xi, nnz, h, False)
-            mult = normalized_mult(ep, W)
         s = <floating> eta * <floating> h
+        if (floating is double and K == 1 and ep.opt.norm_adaptive
+                and ep.opt.norm_normalized and ep.opt.norm_power == 0.5):
+            ppu = <floating> fused_pass(ep, m, sc, x, xi, nnz, h)
+            mult = normalized_mult(ep, W)
+            sc.gb[0] = loss_step(ep, sc, 0, ppu * mult, s,
+                                 <floating> target(ep, y, 0))
+        else:
+            if ep.opt.norm_normalized:
+                normalize_row(ep, m, x, xi, nnz, h, False)
+                mult = normalized_mult(ep, W)
+            for k in range(K):
+                u = 0
+                if sc.gscale[k] != 0:
+                    ppu = rate_pass(ep, m, sc, k, x, xi, nnz)
+                    if ep.opt.norm_normalized:
+                        ppu = ppu * mult
+                    u = loss_step(ep, sc, k, ppu, s,
+                                  <floating> target(ep, y, k))
+                sc.gb[k] = u
         for k in range(K):
-            u = 0
-            if sc.gscale[k] != 0:
-                u = output_step(ep, m, sc, k, x, xi, nnz, s, mult,
-                                <floating> target(ep, y, k))
-            sc.gb[k] = u
+            u = <floating> sc.gb[k]
             dl = <floating> sc.c[k]
             # VW's L2 (--l2): the scale shrinks by 1 - l2 eta_bar, eta_bar =
             # -u / dl the update's effective rate (VW's tests on its own
