@@ -25,8 +25,8 @@
 # on such a ``void*``.
 from cpython.exc cimport PyErr_Occurred
 from cython cimport floating
-from libc.float cimport DBL_MAX
-from libc.math cimport INFINITY, fabs, isfinite, log, log1p, sqrt
+from libc.float cimport DBL_MAX, DBL_MIN
+from libc.math cimport INFINITY, fabs, fmax, isfinite, log, log1p, sqrt
 from libc.stdint cimport uint64_t
 from libc.string cimport memset
 
@@ -38,7 +38,7 @@ from sgdlearn._kernels._loss cimport (
     LOG, MULTINOMIAL, SQUARED, loss_grad, softmax_grad)
 from sgdlearn._kernels._normalized cimport (
     coord_rate, fexp, floor_x2, fpow, froot, logistic_update, rescale_factor,
-    squared_update)
+    sgdl_norm_dense, squared_update)
 from sgdlearn._kernels._optim cimport (
     ADADELTA, MOMENTUM, NADAM, NESTEROV, NORMALIZED, RMSPROP, SGD, Optim,
     Update, apply_update, begin_update, divisor_slot, start_updates)
@@ -107,8 +107,9 @@ cdef struct Scratch:
     int* mark               # (d, 2): the rank of column j's last non-zero in
     #                         the current sparse batch, and j's position in
     #                         touched (one cache line; see mark_batch)
-    void* rates             # (K, d + 1) NORMALIZED per sample: x_j r_j of
-    #                         the current row, per output
+    void* rates             # (K + 2, d + 1) NORMALIZED per sample: x_j r_j
+    #                         of the current row, per output (+ 2 rows of
+    #                         terms for fused_pass)
     double* aux             # (K,) NORMALIZED: the log loss's exp(y p)
 
 
@@ -254,7 +255,7 @@ cdef object make_scratch(Epoch* ep, Model* m, Scratch* sc, const floating* like)
     sc.touched = sc.mark = NULL
     sc.rates = NULL
     if ep.opt.kind == NORMALIZED:
-        rates = np.zeros((K, d + 1), dtype=dtype)
+        rates = np.zeros((K + 2, d + 1), dtype=dtype)  # + fused_pass's
         sc.rates = <void*> &rates[0, 0]
         keep.append(rates)
     if ep.task.batch_size > 1 and sparse:

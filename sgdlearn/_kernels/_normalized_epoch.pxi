@@ -158,6 +158,22 @@ cdef floating rate_pass(Epoch* ep, Model* m, Scratch* sc, int k,
     return ppu
 
 
+cdef inline double sq_sum(const double* v, Py_ssize_t n) noexcept nogil:
+    """sum of v[:n] with four accumulators (as dot)."""
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    cdef Py_ssize_t j = 0
+    while j + 4 <= n:
+        a0 += v[j]
+        a1 += v[j + 1]
+        a2 += v[j + 2]
+        a3 += v[j + 3]
+        j += 4
+    while j < n:
+        a0 += v[j]
+        j += 1
+    return (a0 + a1) + (a2 + a3)
+
+
 cdef double fused_pass(Epoch* ep, Model* m, Scratch* sc, const floating* x,
                        const int* xi, int nnz, double h) noexcept nogil:
     """normalize_row and rate_pass in one pass, for one output, float64 and
@@ -165,17 +181,21 @@ cdef double fused_pass(Epoch* ep, Model* m, Scratch* sc, const floating* x,
     and one root per coordinate (t = 1 / (N^2 sqrt(G)): 1 / N^2 = t sqrt(G),
     r = t N) instead of three and one, branch-free (it vectorizes on dense
     rows); the same rule, rounded otherwise than VW's float32 order.  The
-    rare rescales (a new largest |x_j|) run first, in their own loop.
+    rare rescales (a new largest |x_j|) run first, in their own loop, so
+    that N_j >= |x_j| here: where N_j = 0, x_j = 0 and the DBL_MIN floor
+    makes every term 0 (where x_j = 0 and N_j > 0, r_j is finite and its
+    terms are 0 too).
     Returns ppu without mult."""
     cdef Py_ssize_t jj, j, ss = m.sstep
     cdef double* W = <double*> m.W
     cdef double* G = <double*> m.S
     cdef double* N = G + m.slot
     cdef double* R = <double*> sc.rates
+    cdef double* Q = R + m.d + 1  # the terms of ||x / N||^2 and of ppu
+    cdef double* P = Q + m.d + 1
     cdef double g2 = sc.gscale[0]
     cdef double xv, ax, x2, gj, nj, sg, t, r, nx = 0.0, ppu = 0.0
     cdef bint grow = False
-    cdef bint nz
     for jj in range(nnz):
         j = (jj if xi == NULL else xi[jj]) * ss
         grow = grow | (fabs(x[jj]) > N[j])
@@ -187,35 +207,24 @@ cdef double fused_pass(Epoch* ep, Model* m, Scratch* sc, const floating* x,
                 if N[j * ss] > 0:
                     W[j] *= N[j * ss] / ax
                 N[j * ss] = ax
-    if xi == NULL:
-        for jj in range(nnz):
-            xv = x[jj]
-            x2 = xv * xv
-            nz = xv != 0
-            gj = G[jj] + g2 * x2
-            G[jj] = gj
-            nj = N[jj]
-            sg = sqrt(gj)
-            t = 1.0 / (nj * nj * sg if nz else 1.0)
-            nx += x2 * (t * sg)
-            r = t * nj if nz else 0.0
-            ppu += x2 * r
-            R[jj] = xv * r
+    if xi == NULL:  # no reduction in it: it vectorizes
+        sgdl_norm_dense(<const double*> x, G, N, R, Q, P, g2, nnz)
     else:
         for jj in range(nnz):
             xv = x[jj]
             j = xi[jj] * ss
             x2 = xv * xv
-            nz = xv != 0
             gj = G[j] + g2 * x2
             G[j] = gj
             nj = N[j]
             sg = sqrt(gj)
-            t = 1.0 / (nj * nj * sg if nz else 1.0)
-            nx += x2 * (t * sg)
-            r = t * nj if nz else 0.0
-            ppu += x2 * r
+            t = 1.0 / fmax(nj * nj * sg, DBL_MIN)
+            r = t * nj
+            Q[jj] = x2 * (t * sg)
+            P[jj] = x2 * r
             R[jj] = xv * r
+    nx = sq_sum(Q, nnz)
+    ppu = sq_sum(P, nnz)
     if ep.task.fit_intercept:
         m.Sb[1] = 1.0
         gj = m.Sb[0] + g2
