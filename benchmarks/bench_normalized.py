@@ -13,7 +13,8 @@ log loss, per sample, shuffle=True, tol=None.
   ``vw --loss_function logistic`` (its default rule, the same one) over
   examples parsed beforehand (parsing not timed), through its Python API,
   against one sgdlearn epoch (and a whole fit(max_iter=1)).  Targets:
-  sgdlearn >= 10x faster dense, >= 4x CSR.  The held-out accuracy of both after one pass is printed.
+  sgdlearn >= 10x faster dense, >= 4x CSR.  The held-out accuracy of both
+  after one pass is printed.
 """
 
 import numpy as np
