@@ -160,25 +160,38 @@ cdef extern from *:
     #include <float.h>
     #include <math.h>
     /* The float64 default rule's pass over a dense row (fused_pass in
-       _normalized_epoch.pxi), as plain C with restrict pointers: gcc then
-       vectorizes it (the Cython loop it replaces did not vectorize). */
-    static void sgdl_norm_dense(const double* restrict x, double* restrict G,
-                                const double* restrict N, double* restrict R,
-                                double* restrict Q, double* restrict P,
-                                double g2, int n) {
+       _normalized_epoch.pxi), as plain C with restrict pointers, so that
+       gcc vectorizes it (the Cython loop did not): G += g2 x^2 (when
+       update_G), r = 1 / (N sqrt(G)) and x r into R, the sums of x^2 / N^2
+       and x^2 r into nx and ppu; returns whether some |x_j| > N_j (then
+       the caller rescales and calls it again without update_G).  Where
+       N_j = 0, x_j = 0 (after a rescale) and the DBL_MIN floor makes every
+       term 0. */
+    static int sgdl_norm_dense(const double* restrict x, double* restrict G,
+                               const double* restrict N, double* restrict R,
+                               double g2, int n, int update_G,
+                               double* nx_out, double* ppu_out) {
+        double nx = 0.0, ppu = 0.0;
+        int grow = 0;
         for (int j = 0; j < n; j++) {
-            double xv = x[j], x2 = xv * xv, gj = G[j] + g2 * x2, nj = N[j];
+            double xv = x[j], x2 = xv * xv, nj = N[j];
+            double gj = update_G ? G[j] + g2 * x2 : G[j];
             double sg, t, r;
             G[j] = gj;
+            grow |= fabs(xv) > nj;
             sg = sqrt(gj);
-            t = 1.0 / fmax(nj * nj * sg, DBL_MIN);
+            t = nj * nj * sg;  /* not fmax: gcc does not vectorize it */
+            t = 1.0 / (t > DBL_MIN ? t : DBL_MIN);
             r = t * nj;
-            Q[j] = x2 * (t * sg);
-            P[j] = x2 * r;
+            nx += x2 * (t * sg);
+            ppu += x2 * r;
             R[j] = xv * r;
         }
+        *nx_out = nx;
+        *ppu_out = ppu;
+        return grow;
     }
     """
-    void sgdl_norm_dense(const double* x, double* G, const double* N,
-                         double* R, double* Q, double* P, double g2,
-                         int n) noexcept nogil
+    bint sgdl_norm_dense(const double* x, double* G, const double* N,
+                         double* R, double g2, int n, bint update_G,
+                         double* nx_out, double* ppu_out) noexcept nogil

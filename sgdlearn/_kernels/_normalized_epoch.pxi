@@ -158,20 +158,21 @@ cdef floating rate_pass(Epoch* ep, Model* m, Scratch* sc, int k,
     return ppu
 
 
-cdef inline double sq_sum(const double* v, Py_ssize_t n) noexcept nogil:
-    """sum of v[:n] with four accumulators (as dot)."""
-    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
-    cdef Py_ssize_t j = 0
-    while j + 4 <= n:
-        a0 += v[j]
-        a1 += v[j + 1]
-        a2 += v[j + 2]
-        a3 += v[j + 3]
-        j += 4
-    while j < n:
-        a0 += v[j]
-        j += 1
-    return (a0 + a1) + (a2 + a3)
+cdef void rescale_new(Model* m, const double* x, const int* xi,
+                      int nnz) noexcept nogil:
+    """fused_pass's rescales: N_j = |x_j| where it is larger, w_j *= N_j /
+    |x_j| (one output, float64, adaptive)."""
+    cdef Py_ssize_t jj, j, ss = m.sstep
+    cdef double* W = <double*> m.W
+    cdef double* N = (<double*> m.S) + m.slot
+    cdef double ax
+    for jj in range(nnz):
+        j = jj if xi == NULL else xi[jj]
+        ax = fabs(x[jj])
+        if ax > N[j * ss]:
+            if N[j * ss] > 0:
+                W[j] *= N[j * ss] / ax
+            N[j * ss] = ax
 
 
 cdef double fused_pass(Epoch* ep, Model* m, Scratch* sc, const floating* x,
@@ -180,36 +181,32 @@ cdef double fused_pass(Epoch* ep, Model* m, Scratch* sc, const floating* x,
     the default flags (adaptive, normalized, exponent 0.5): one division
     and one root per coordinate (t = 1 / (N^2 sqrt(G)): 1 / N^2 = t sqrt(G),
     r = t N) instead of three and one, branch-free (it vectorizes on dense
-    rows); the same rule, rounded otherwise than VW's float32 order.  The
-    rare rescales (a new largest |x_j|) run first, in their own loop, so
-    that N_j >= |x_j| here: where N_j = 0, x_j = 0 and the DBL_MIN floor
-    makes every term 0 (where x_j = 0 and N_j > 0, r_j is finite and its
-    terms are 0 too).
-    Returns ppu without mult."""
+    rows, sgdl_norm_dense); the same rule, rounded otherwise than VW's
+    float32 order.  The rare rescales (a new largest |x_j|) are found by
+    the pass, which then runs again after them (dense), or run first
+    (CSR), so that N_j >= |x_j| in the pass that counts: where N_j = 0,
+    x_j = 0 and the DBL_MIN floor makes every term 0 (where x_j = 0 and
+    N_j > 0, r_j is finite and its terms are 0 too).  Returns ppu without
+    mult."""
     cdef Py_ssize_t jj, j, ss = m.sstep
     cdef double* W = <double*> m.W
     cdef double* G = <double*> m.S
     cdef double* N = G + m.slot
     cdef double* R = <double*> sc.rates
-    cdef double* Q = R + m.d + 1  # the terms of ||x / N||^2 and of ppu
-    cdef double* P = Q + m.d + 1
     cdef double g2 = sc.gscale[0]
     cdef double xv, ax, x2, gj, nj, sg, t, r, nx = 0.0, ppu = 0.0
     cdef bint grow = False
-    for jj in range(nnz):
-        j = (jj if xi == NULL else xi[jj]) * ss
-        grow = grow | (fabs(x[jj]) > N[j])
-    if grow:
-        for jj in range(nnz):
-            j = jj if xi == NULL else xi[jj]
-            ax = fabs(x[jj])
-            if ax > N[j * ss]:
-                if N[j * ss] > 0:
-                    W[j] *= N[j * ss] / ax
-                N[j * ss] = ax
-    if xi == NULL:  # no reduction in it: it vectorizes
-        sgdl_norm_dense(<const double*> x, G, N, R, Q, P, g2, nnz)
+    if xi == NULL:  # one vectorized pass; again after a rare rescale
+        if sgdl_norm_dense(<const double*> x, G, N, R, g2, nnz, True, &nx,
+                           &ppu):
+            rescale_new(m, <const double*> x, xi, nnz)
+            sgdl_norm_dense(<const double*> x, G, N, R, g2, nnz, False, &nx,
+                            &ppu)
     else:
+        for jj in range(nnz):
+            grow = grow | (fabs(x[jj]) > N[xi[jj] * ss])
+        if grow:
+            rescale_new(m, <const double*> x, xi, nnz)
         for jj in range(nnz):
             xv = x[jj]
             j = xi[jj] * ss
@@ -220,11 +217,9 @@ cdef double fused_pass(Epoch* ep, Model* m, Scratch* sc, const floating* x,
             sg = sqrt(gj)
             t = 1.0 / fmax(nj * nj * sg, DBL_MIN)
             r = t * nj
-            Q[jj] = x2 * (t * sg)
-            P[jj] = x2 * r
+            nx += x2 * (t * sg)
+            ppu += x2 * r
             R[jj] = xv * r
-    nx = sq_sum(Q, nnz)
-    ppu = sq_sum(P, nnz)
     if ep.task.fit_intercept:
         m.Sb[1] = 1.0
         gj = m.Sb[0] + g2
