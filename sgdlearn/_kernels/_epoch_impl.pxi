@@ -107,8 +107,9 @@ cdef struct Scratch:
     int* mark               # (d, 2): the rank of column j's last non-zero in
     #                         the current sparse batch, and j's position in
     #                         touched (one cache line; see mark_batch)
-    void* rates             # (K, d + 1) NORMALIZED per sample: x_j r_j of
-    #                         the current row, per output
+    void* rates             # (K + 2, d + 1) NORMALIZED per sample: x_j r_j
+    #                         of the current row, per output (and two rows
+    #                         of fused_pass's copies)
     double* aux             # (K,) NORMALIZED: the log loss's exp(y p)
 
 
@@ -254,7 +255,7 @@ cdef object make_scratch(Epoch* ep, Model* m, Scratch* sc, const floating* like)
     sc.touched = sc.mark = NULL
     sc.rates = NULL
     if ep.opt.kind == NORMALIZED:
-        rates = np.zeros((K, d + 1), dtype=dtype)
+        rates = np.zeros((K + 2, d + 1), dtype=dtype)
         sc.rates = <void*> &rates[0, 0]
         keep.append(rates)
     if ep.task.batch_size > 1 and sparse:

@@ -182,9 +182,10 @@ cdef double fused_pass(Epoch* ep, Model* m, Scratch* sc, const floating* x,
     and one root per coordinate (t = 1 / (N^2 sqrt(G)): 1 / N^2 = t sqrt(G),
     r = t N) instead of three and one, branch-free (it vectorizes on dense
     rows, sgdl_norm_dense); the same rule, rounded otherwise than VW's
-    float32 order.  The rare rescales (a new largest |x_j|) are found by
-    the pass, which then runs again after them (dense), or run first
-    (CSR), so that N_j >= |x_j| in the pass that counts: where N_j = 0,
+    float32 order; CSR rows through contiguous copies of their G and N.
+    The rare rescales (a new largest |x_j|) are found by the pass, which
+    then runs again after them, so that N_j >= |x_j| in the pass that
+    counts: where N_j = 0,
     x_j = 0 and the DBL_MIN floor makes every term 0 (where x_j = 0 and
     N_j > 0, r_j is finite and its terms are 0 too).  Returns ppu without
     mult."""
@@ -193,33 +194,30 @@ cdef double fused_pass(Epoch* ep, Model* m, Scratch* sc, const floating* x,
     cdef double* G = <double*> m.S
     cdef double* N = G + m.slot
     cdef double* R = <double*> sc.rates
+    cdef double* Gq = R + m.d + 1  # CSR: the row's G and N, contiguous
+    cdef double* Nq = Gq + m.d + 1
     cdef double g2 = sc.gscale[0]
-    cdef double xv, ax, x2, gj, nj, sg, t, r, nx = 0.0, ppu = 0.0
-    cdef bint grow = False
+    cdef double gj, r, nx = 0.0, ppu = 0.0
     if xi == NULL:  # one vectorized pass; again after a rare rescale
         if sgdl_norm_dense(<const double*> x, G, N, R, g2, nnz, True, &nx,
                            &ppu):
             rescale_new(m, <const double*> x, xi, nnz)
             sgdl_norm_dense(<const double*> x, G, N, R, g2, nnz, False, &nx,
                             &ppu)
-    else:
+    else:  # the same on contiguous copies of the row's G and N
         for jj in range(nnz):
-            grow = grow | (fabs(x[jj]) > N[xi[jj] * ss])
-        if grow:
-            rescale_new(m, <const double*> x, xi, nnz)
-        for jj in range(nnz):
-            xv = x[jj]
             j = xi[jj] * ss
-            x2 = xv * xv
-            gj = G[j] + g2 * x2
-            G[j] = gj
-            nj = N[j]
-            sg = sqrt(gj)
-            t = 1.0 / fmax(nj * nj * sg, DBL_MIN)
-            r = t * nj
-            nx += x2 * (t * sg)
-            ppu += x2 * r
-            R[jj] = xv * r
+            Gq[jj] = G[j]
+            Nq[jj] = N[j]
+        if sgdl_norm_dense(<const double*> x, Gq, Nq, R, g2, nnz, True, &nx,
+                           &ppu):
+            rescale_new(m, <const double*> x, xi, nnz)
+            for jj in range(nnz):
+                Nq[jj] = N[xi[jj] * ss]
+            sgdl_norm_dense(<const double*> x, Gq, Nq, R, g2, nnz, False,
+                            &nx, &ppu)
+        for jj in range(nnz):
+            G[xi[jj] * ss] = Gq[jj]
     if ep.task.fit_intercept:
         m.Sb[1] = 1.0
         gj = m.Sb[0] + g2
