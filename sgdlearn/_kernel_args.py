@@ -58,6 +58,7 @@ def optim_params(optimizer, l2):
     hp.update(beta=1.0, l1=0.0, l2=0.0)  # FTRL's own penalties
     hp["alpha"] = 100.0  # COCOB's
     hp.update(r=0.0, weight_lr_power=2.0)  # schedule-free's weighting
+    hp.update(adaptive=True, normalized=True, invariant=True, exponent=0.5)
     hp.update(optimizer.hp)
     decoupled = optimizer.row.decoupled(optimizer.hp)
     return {
@@ -78,6 +79,10 @@ def optim_params(optimizer, l2):
         "cocob_alpha": hp["alpha"],
         "sf_r": hp["r"],
         "sf_power": hp["weight_lr_power"],
+        "norm_adaptive": hp["adaptive"],
+        "norm_normalized": hp["normalized"],
+        "norm_invariant": hp["invariant"],
+        "norm_power": hp["exponent"],
     }
 
 
@@ -161,7 +166,9 @@ def task_params(estimator, rows, n_train, optimizer=None):
     if optimizer is None:
         optimizer = resolve_optimizer(estimator)
     is_penalized = penalized(estimator, optimizer)
-    if estimator.intercept_decay == "auto":
+    if estimator.intercept_decay == "auto" and optimizer.row.intercept_feature:
+        intercept_decay = 1.0  # a coordinate of the rule (x = 1) on CSR too
+    elif estimator.intercept_decay == "auto":
         intercept_decay = 0.01 if rows.sparse else 1.0
     else:
         intercept_decay = estimator.intercept_decay

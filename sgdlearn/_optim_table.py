@@ -113,6 +113,10 @@ class Row:
     torch: str = ""  # the torch.optim equivalent, for the docs
     # The sgdlearn.optim class, when it is not named by ``torch``.
     cls: str = ""
+    # The intercept is one more coordinate of the rule, with x = 1 (Vowpal
+    # Wabbit's constant feature): intercept_decay="auto" is 1 on CSR too (a
+    # number still multiplies the intercept's steps).
+    intercept_feature: bool = False
 
     def slots_for(self, hp):
         """The slots that exist with hyperparameters ``hp``."""
@@ -365,4 +369,25 @@ OPTIMIZERS = {
         default_eta0=0.0025, default_schedule="constant",
         own_average=True, weights=sf_weights, state_of=sf_state_of,
         torch=_SF_TORCH + "``AdamWScheduleFree``", cls="AdamWScheduleFree"),
+    "normalized": Row(
+        OptimKind.NORMALIZED, "Vowpal Wabbit's default rule: adaptive, "
+        "normalized (scale-free) and importance-invariant updates",
+        own=(("adaptive", Hyper(True, ["boolean"], "AdaGrad-style rates "
+                                "from the summed h dl^2 x^2 (VW's "
+                                "--adaptive)")),
+             ("normalized", Hyper(True, ["boolean"], "per-coordinate "
+                                  "normalization by the largest |x_j| seen "
+                                  "(VW's --normalized)")),
+             ("invariant", Hyper(True, ["boolean"], "importance-invariant "
+                                 "(safe) steps (VW's --invariant)")),
+             ("exponent", Hyper(0.5, [Interval(Real, 0, 1, closed="both")],
+                                "VW's --power_t: the rates' exponent"))),
+        slots=(Slot("sum_sq_grad"), Slot("max_abs_x", mixing="max")),
+        counters=(Counter("sum_norm_x", 0.0), Counter("total_weight", 0.0)),
+        decoupled_decay=True,
+        identity=("adaptive", "normalized", "exponent"),
+        default_eta0=0.5, default_schedule="constant",
+        intercept_feature=True,
+        torch="no torch equivalent; Vowpal Wabbit's default (``vw`` without "
+        "update flags)", cls="Normalized"),
 }

@@ -25,8 +25,8 @@ from sgdlearn._objects import Hyperparameters
 from sgdlearn._sklearn_compat import Interval
 
 __all__ = ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW", "NAdam", "RAdam",
-           "Adamax", "Adadelta", "FTRL", "COCOB", "SGDScheduleFree",
-           "AdamWScheduleFree", "Optimizer"]
+           "Adamax", "Adadelta", "FTRL", "Normalized", "COCOB",
+           "SGDScheduleFree", "AdamWScheduleFree", "Optimizer"]
 
 _UNIT = [Interval(Real, 0, 1, closed="left")]
 _EPS = [Interval(Real, 0, None, closed="left")]
@@ -546,3 +546,87 @@ class AdamWScheduleFree(Optimizer):
 
     def _rule(self):
         return "adamw_schedulefree", self.get_params()
+
+
+class Normalized(Optimizer):
+    """Vowpal Wabbit's default update rule: adaptive, normalized and
+    importance-invariant (Ross, Mineiro & Langford, "Normalized Online
+    Learning", 2013; Karampatziakis & Langford, 2011) -- ``vw`` with no
+    update flag, ``optimizer='normalized'``.
+
+    State per coordinate: ``G``, the sum of ``h dl**2 x_j**2`` (``h`` the
+    sample weight, VW's importance weight; ``optimizer_state_
+    ["sum_sq_grad"]``), and ``N``, the largest ``|x_j|`` seen
+    (``["max_abs_x"]``); per problem ``S``, the sum of ``h ||x / N||**2``,
+    and ``W``, the sum of ``h`` (``["sum_norm_x"]``, ``["total_weight"]``).
+    Per sample, with the rate ``r_j = G_j**-exponent *
+    N_j**(2 (exponent - 1))`` (``1 / (sqrt(G_j) N_j)`` by default) and the
+    multiplier ``mult = (S / W)**(exponent - 1)``: when a larger ``|x_j|``
+    appears the weight is rescaled (``w_j *= N_j / |x_j|``) so that the
+    model is as if that scale had been known from the start; the step
+    moves the prediction along ``x_j r_j`` by the loss's
+    importance-invariant amount for the "time" ``eta0 * h`` (for
+    ``squared_error`` and ``log_loss``; a plain gradient step for the other
+    losses and for the multinomial loss).  The result does not depend on the
+    scale of each feature (after its first non-zero value), so the rule
+    needs no feature scaling, and large ``eta0`` or ``h`` cannot overshoot.
+    The exact rule is in the algorithm notes (``docs/algorithm.rst``).
+
+    The rate: ``eta0`` and ``learning_rate`` left at the estimator's
+    defaults give VW's ``-l 0.5`` at a constant rate (the adaptive rates
+    decay by themselves; VW applies no time decay with them).  Another
+    schedule multiplies ``eta0`` as for the other rules.  The estimator's
+    L2 penalty (default ``alpha=1e-4``) is VW's ``--l2 alpha``: the weights
+    shrink by ``1 - alpha * eta_bar`` per update, ``eta_bar`` the update's
+    effective rate, through the kernel's O(1) weight scale; ``penalty=None``
+    is VW's default (no penalty).  The intercept is VW's constant feature
+    (``x = 1``), not penalized, and ``intercept_decay`` is not read.  A
+    sparse update costs O(non-zeros) exactly: every state of an absent
+    coordinate stays as it is, so CSR input gives the dense result.
+
+    Mini-batches (``batch_size > 1``) take one plain step of the batch's
+    mean gradient through the rates, as one example of the batch's mean
+    weight ``H`` (``G += g**2 / H``; ``N``, ``S`` and ``W`` from the batch's
+    rows); the importance-invariant step needs one prediction, so
+    ``invariant`` does not apply to them.
+
+    Parameters
+    ----------
+    adaptive : bool, default=True
+        Per-coordinate AdaGrad rates from ``G`` (VW's ``--adaptive``).
+    normalized : bool, default=True
+        Normalization by ``N`` and the global multiplier (VW's
+        ``--normalized``).  Without it the rule is not scale-invariant.
+    invariant : bool, default=True
+        Importance-invariant steps (VW's ``--invariant``).
+    exponent : float in [0, 1], default=0.5
+        VW's ``--power_t``: the exponent of ``G`` and of the normalizers
+        (not the estimator's ``power_t``, the invscaling schedule's).
+
+    Notes
+    -----
+    Differences from VW itself, all deliberate: predictions are not clipped
+    to the range of the labels seen (VW does it for the squared loss); the
+    squared loss is scikit-learn's ``(p - y)**2 / 2``, whose steps with the
+    adaptive rate are VW's exactly (without it, VW's ``-l eta`` is
+    ``eta0=2 eta`` here); VW's ``--sgd``-style time decay of the
+    non-adaptive variants and its default ``-l 10`` for them are not
+    applied (set ``learning_rate`` and ``eta0``); VW's ``--initial_t`` is 0.
+    In float32 the per-sample updates use VW's operations in its order: given
+    the same prediction, the portable build reproduces VW 9.11.9 bit for bit.
+    """
+
+    _parameter_constraints = {
+        "adaptive": ["boolean"], "normalized": ["boolean"],
+        "invariant": ["boolean"],
+        "exponent": [Interval(Real, 0, 1, closed="both")]}
+
+    def __init__(self, adaptive=True, normalized=True, invariant=True,
+                 exponent=0.5):
+        self.adaptive = adaptive
+        self.normalized = normalized
+        self.invariant = invariant
+        self.exponent = exponent
+
+    def _rule(self):
+        return "normalized", self.get_params()

@@ -159,6 +159,8 @@ OWN_DEFAULTS = {
     "adadelta": dict(rho=0.9, eps=1e-6),
     "ftrl": dict(beta=1.0, l1=0.0, l2=0.0),
     "cocob": dict(alpha=100.0, eps=1e-8),
+    "normalized": dict(adaptive=True, normalized=True, invariant=True,
+                       exponent=0.5),
 }
 
 
@@ -332,6 +334,10 @@ class Model:
             momentum=momentum, beta_1=beta_1, beta_2=beta_2, eps=eps, rho=rho,
             centered=centered))
         self.schedule_params["optimizer"] = optimizer
+        self.rule = None
+        if optimizer == "normalized":  # a row-level rule (end of this file)
+            self.rule = normalized_rule(n_features, hyper)
+            optimizer, hyper = "sgd", {}
         self.opt_w = Optimizer(optimizer, n_features, **hyper)
         if optimizer == "ftrl":
             # Its penalty is its own l1, l2, without the intercept's; the
@@ -392,6 +398,8 @@ class Model:
     def _update(self, X, y, sw, present):
         """Update number self.t on the batch (X, y, sw); returns its summed
         weighted loss."""
+        if self.rule is not None:
+            return normalized_update(self, X, y, sw, present)
         t = self.t
         eta = self.eta(t)
         self._truncate(present)  # catch up before use (no-op when dense)
@@ -498,3 +506,67 @@ def _cocob(self, w, g, P):
 
 
 Optimizer._cocob = _cocob
+
+
+# ----------------------------------------------------------------------------
+# Vowpal Wabbit's normalized rule (optimizer="normalized"): row-level, so
+# Model._update hands its rows to NormalizedRule (_reference_normalized.py).
+def _load_normalized():
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    name = "sgdlearn_test_reference_normalized"
+    if name not in sys.modules:
+        path = Path(__file__).with_name("_reference_normalized.py")
+        spec = importlib.util.spec_from_file_location(name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def normalized_rule(n_features, hyper):
+    return _load_normalized().NormalizedRule(1, n_features, **hyper)
+
+
+def normalized_update(model, X, y, sw, present):
+    """Model._update for optimizer='normalized': per sample, VW's rule;
+    mini-batches, its batch form (N, S, W from the rows before the scores);
+    then the estimator's L1 truncation and averaging as for the others."""
+    t, rule = model.t, model.rule
+    eta = model.eta(t)
+    model._truncate(present)
+    coef = model.w.reshape(1, -1)  # a view: the rule updates model.w
+    per_sample = model.batch_size == 1
+    if not per_sample:
+        inv_h = rule.batch_normalize(coef, X, sw, model.fit_intercept)
+    p = X @ model.w + model.b[0]
+    losses, dloss = np.array(
+        [model.loss(pi, yi, model.loss_param) for pi, yi in zip(p, y, strict=True)]
+    ).reshape(-1, 2).T
+    dloss = np.clip(dloss, -MAX_DLOSS, MAX_DLOSS)
+    kind = {_squared: "squared", _log: "log"}.get(model.loss, "other")
+    decay = model.intercept_decay
+    if per_sample:
+        dl = np.where(losses == 0, 0.0, dloss)
+        rule.sample(coef, model.b, X[0], p, y, dl, sw[0], eta, kind, model.lam,
+                    model.fit_intercept, decay)
+    else:
+        c = sw * dloss
+        rule.batch(coef, model.b, (c @ X / len(y))[None], np.array([c.mean()]),
+                   inv_h, eta, model.lam, model.fit_intercept, decay)
+    model.k += 1
+    if model.l1 > 0:
+        model.u += eta * model.l1
+        model._truncate(present)
+    if model.average and t >= model.average:
+        n_avg = t - model.average + 1
+        if n_avg == 1:
+            model.avg_w, model.avg_b = model.w.copy(), model.b.copy()
+        else:
+            model.avg_w += (model.w - model.avg_w) / n_avg
+            model.avg_b += (model.b - model.avg_b) / n_avg
+    model.t += 1
+    return float(sw @ losses)
+

@@ -214,4 +214,8 @@ OPTIMIZER_CASES = per_optimizer({
                        learning_rate="constant"),
     # COCOB has no learning rate: no eta0, no schedule.
     "cocob": dict(optimizer="cocob"),
+    # Vowpal Wabbit's rule at its own rate (-l 0.5, constant: the
+    # regressor's default invscaling would resolve to it, as Adadelta's).
+    "normalized": dict(optimizer="normalized", eta0=0.5,
+                       learning_rate="constant"),
 }, default=default_case(eta0=0.05))

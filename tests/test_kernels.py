@@ -90,8 +90,8 @@ def _reference(task, X, y, sw, n_epochs, lazy=False, **params):
     """The reference Model after n_epochs epochs on X (of the estimator's
     dtype), rows in order."""
     decay = params.pop("intercept_decay", "auto")
-    if decay == "auto":
-        decay = 0.01 if sp.issparse(X) else 1.0
+    if decay == "auto":  # 1 on CSR too where the intercept is a feature
+        decay = 0.01 if sp.issparse(X) and not _row(params).intercept_feature else 1.0
     model = ref.Model(X.shape[1], lazy=lazy, intercept_decay=decay, **params)
     X64 = X.astype(np.float64)
     y_ref = _reference_targets(task, X, y)

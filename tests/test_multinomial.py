@@ -37,6 +37,8 @@ def softmax_reference(X, y, sw, *, optimizer, batch_size, epochs, eta0=0.05,
     """NumPy transcription of the multinomial rule: scores p = W x + b,
     loss gradient softmax(p) - onehot(y) weighted by s_i, the batch mean,
     then the optimizer (tests/_reference.py) on W (K x d) and b (K)."""
+    if optimizer == "normalized":  # a row-level rule
+        return normalized_softmax(X, y, sw, batch_size, epochs, eta0, alpha)
     n, d = X.shape
     K = len(np.unique(y))
     W, b = np.zeros((K, d)), np.zeros(K)
@@ -59,6 +61,33 @@ def softmax_reference(X, y, sw, *, optimizer, batch_size, epochs, eta0=0.05,
             k += 1
             opt_w.step(W, C.T @ dense[rows] / len(rows), eta0, k, alpha, present)
             opt_b.step(b, C.mean(axis=0), eta0, k)
+    return W, b
+
+
+def normalized_softmax(X, y, sw, batch_size, epochs, eta0, alpha):
+    """softmax_reference for Vowpal Wabbit's rule: per-class G, shared N,
+    S, W (tests/_reference_normalized.py)."""
+    dense = X.toarray() if sp.issparse(X) else X
+    n, d = dense.shape
+    K = len(np.unique(y))
+    W, b = np.zeros((K, d)), np.zeros(K)
+    rule = ref._load_normalized().NormalizedRule(K, d)
+    size = n if batch_size == "full" else batch_size
+    for _ in range(epochs):
+        for start in range(0, n, size):
+            rows = np.arange(start, min(start + size, n))
+            if size > 1:
+                inv_h = rule.batch_normalize(W, dense[rows], sw[rows], True)
+            P = dense[rows] @ W.T + b
+            C = softmax(P, axis=1)
+            C[np.arange(len(rows)), y[rows]] -= 1
+            if size == 1:
+                rule.sample(W, b, dense[rows[0]], P[0], None, C[0], sw[rows[0]],
+                            eta0, "multinomial", alpha)
+            else:
+                C *= sw[rows, None]
+                rule.batch(W, b, C.T @ dense[rows] / len(rows), C.mean(axis=0),
+                           inv_h, eta0, alpha)
     return W, b
 
 

@@ -35,6 +35,9 @@ def test_divergence_is_caught(digits, diabetes, optimizer, batch_size, estimator
     (unfitted stays unfitted) and partial_fit (the previous fit stays)."""
     if optimizer in RATE_FREE:
         pytest.skip("COCOB has no rate to set too large")
+    if optimizer == "normalized" and batch_size == 1 and estimator == "regressor":
+        pytest.skip("importance-invariant squared-loss steps never pass the "
+                    "target, whatever the rate (tests/test_normalized.py)")
     X, y = digits if estimator == "classifier" else diabetes
     Model = GDClassifier if estimator == "classifier" else GDRegressor
     params = dict(optimizer=optimizer, batch_size=batch_size, random_state=0,

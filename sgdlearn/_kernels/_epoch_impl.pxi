@@ -25,8 +25,8 @@
 # on such a ``void*``.
 from cpython.exc cimport PyErr_Occurred
 from cython cimport floating
-from libc.float cimport DBL_MAX
-from libc.math cimport INFINITY, fabs, isfinite, log
+from libc.float cimport DBL_MAX, DBL_MIN
+from libc.math cimport INFINITY, fabs, fmax, isfinite, log, log1p, sqrt
 from libc.stdint cimport uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memset
@@ -35,10 +35,15 @@ import numpy as np
 
 from sgdlearn._kernels._lazy cimport (
     Lazy, Model, catch_up, clip_l1, fold_scale, tiny_scale)
-from sgdlearn._kernels._loss cimport MULTINOMIAL, loss_grad, softmax_grad
+from sgdlearn._kernels._loss cimport (
+    LOG, MULTINOMIAL, SQUARED, loss_grad, softmax_grad)
+from sgdlearn._kernels._normalized cimport (
+    coord_rate, fexp, floor_x2, fpow, froot, logistic_update, rescale_factor,
+    sgdl_norm_dense, squared_update)
 from sgdlearn._kernels._optim cimport (
-    ADADELTA, MOMENTUM, NADAM, NESTEROV, RMSPROP, SF_ADAMW, SF_SGD, SGD, Optim,
-    Update, apply_update, begin_update, divisor_slot, start_updates)
+    ADADELTA, MOMENTUM, NADAM, NESTEROV, NORMALIZED, RMSPROP, SF_ADAMW, SF_SGD,
+    SGD, Optim, Update, apply_update, begin_update, divisor_slot,
+    start_updates)
 from sgdlearn._kernels._schedulefree cimport sf_advance, sf_x
 from sgdlearn._kernels._rows cimport (
     SGDL_PREFETCH, SGDL_PREFETCH_L2, Rows, dot, get_row, prefetch_row, sq_norm)
@@ -107,6 +112,10 @@ cdef struct Scratch:
     int* mark               # (d, 2): the rank of column j's last non-zero in
     #                         the current sparse batch, and j's position in
     #                         touched (one cache line; see mark_batch)
+    void* rates             # (K + 2, d + 1) NORMALIZED per sample: x_j r_j
+    #                         of the current row, per output (and two rows
+    #                         of fused_pass's copies)
+    double* aux             # (K,) NORMALIZED: the log loss's exp(y p)
 
 
 cdef struct Result:
@@ -129,6 +138,7 @@ cdef inline floating* at(void* base, Py_ssize_t offset,
 
 include "_watch.pxi"
 include "_prefetch.pxi"
+include "_normalized_epoch.pxi"
 include "_loops.pxi"
 include "_lazy_epoch.pxi"
 include "_sf_epoch.pxi"
@@ -184,6 +194,9 @@ cdef check_shapes(const floating[::1] X_data, const int[::1] X_indices,
         raise ValueError("schedule-free needs counters (lr_max, weight_sum), "
                          "a float64 array of two elements, and its state "
                          "slots (z, [v,] y)")
+    if kind == NORMALIZED and (counters is None or counters.shape[0] != 2):
+        raise ValueError("the normalized rule needs counters: its S and W, a "
+                         "float64 array of two elements")
 
 
 def py_shuffle(int[::1] order, uint64_t seed, Py_ssize_t block=0,
@@ -265,15 +278,21 @@ cdef object make_scratch(Epoch* ep, Model* m, Scratch* sc, const floating* like)
     caller keeps one); returns them, and they must outlive the epoch."""
     cdef Py_ssize_t K = m.K, d = m.d
     cdef bint sparse = ep.rows.indptr != NULL
-    cdef double[::1] p, c, gscale, gb
-    cdef floating[:, ::1] G, Gc, old, Q
+    cdef double[::1] p, c, gscale, gb, aux
+    cdef floating[:, ::1] G, Gc, old, Q, rates
     cdef int[::1] touched, mark
     dtype = np.float32 if floating is float else np.float64
-    p, c, gscale, gb = [np.zeros(K) for _ in range(4)]
-    keep = [p, c, gscale, gb]
+    p, c, gscale, gb, aux = [np.zeros(K) for _ in range(5)]
+    keep = [p, c, gscale, gb, aux]
     sc.p, sc.c, sc.gscale, sc.gb = &p[0], &c[0], &gscale[0], &gb[0]
+    sc.aux = &aux[0]
     sc.G = sc.Gc = sc.old = NULL
     sc.touched = sc.mark = NULL
+    sc.rates = NULL
+    if ep.opt.kind == NORMALIZED:
+        rates = np.zeros((K + 2, d + 1), dtype=dtype)
+        sc.rates = <void*> &rates[0, 0]
+        keep.append(rates)
     if ep.task.batch_size > 1 and sparse:
         Gc = np.empty((K, d), dtype=dtype)
         touched = np.empty(d, dtype=np.intc)
@@ -404,6 +423,9 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     set_run(&ep, optim, schedule, task, avg_coef.shape[0] > 0, step[0],
             counters[0] if optim.kind == NADAM else 1.0,
             stop, check_signals)
+    if optim.kind == NORMALIZED:
+        ep.upd.norm_S = counters[0]
+        ep.upd.norm_W = counters[1]
     set_model(&m, coef, intercept, coef_state, state_interleaved,
               intercept_state, avg_coef, avg_intercept)
     if is_schedule_free(optim.kind):  # _sf_epoch.pxi: train on y
@@ -435,8 +457,11 @@ def fit_epoch(*, const floating[::1] X_data, const int[::1] X_indices,
     step[0] = ep.upd.step
     if optim.kind == NADAM:
         counters[0] = ep.upd.mu_product
-    if is_schedule_free(optim.kind):
+    elif is_schedule_free(optim.kind):
         counters[0], counters[1] = ep.upd.sf_lr_max, ep.upd.sf_wsum
+    elif optim.kind == NORMALIZED:
+        counters[0] = ep.upd.norm_S
+        counters[1] = ep.upd.norm_W
     if m.Q != NULL and l1_accrued is not None:
         l1_accrued[0] = m.u
     res.sumloss, res.n_updates = out.sumloss, out.n_updates

@@ -134,7 +134,10 @@ cdef void run_per_sample(Epoch* ep, Model* m, Lazy* lz, Scratch* sc,
             catch_up(m, lz, &ep.opt, xi, nnz, s, x)
             if ep.task.l1 > 0:
                 clip_l1(m, xi, nnz, True, x)
-        loss = row_loss(ep, m, x, xi, nnz, i, sc)
+        if ep.opt.kind == NORMALIZED:  # a row-level rule, which updates
+            loss = normalized_row(ep, m, sc, x, xi, nnz, i)  # (its file)
+        else:
+            loss = row_loss(ep, m, x, xi, nnz, i, sc)
         if not (isfinite(loss) and isfinite(sc.p[0])):
             out.status = DIVERGED
             out.failed_at = s
@@ -144,10 +147,11 @@ cdef void run_per_sample(Epoch* ep, Model* m, Lazy* lz, Scratch* sc,
             if ep.sched.kind == PA1 and sq_norm(x, nnz) == 0:
                 continue
             pa_rescale(ep, sc, x, nnz, loss)
-        for k in range(m.K):
-            sc.gscale[k] = sc.c[k]
-            sc.gb[k] = sc.c[k]
-        update(ep, m, lz, sc, x, 0, xi, nnz, s + 1)
+        if ep.opt.kind != NORMALIZED:
+            for k in range(m.K):
+                sc.gscale[k] = sc.c[k]
+                sc.gb[k] = sc.c[k]
+            update(ep, m, lz, sc, x, 0, xi, nnz, s + 1)
         out.n_updates += 1
         sw = 1.0 if ep.sw == NULL else ep.sw[i]
         if exploded(out, loss * sw, sw):
@@ -232,6 +236,8 @@ cdef void run_batches(Epoch* ep, Model* m, Lazy* lz, Scratch* sc,
             memset(G, 0, m.K * d * sizeof(floating))
         for k in range(m.K):
             sc.gb[k] = 0.0
+        if ep.opt.kind == NORMALIZED:  # the batch's N, S, W first
+            normalize_batch(ep, m, start, stop, like)
         for r in range(start, stop):
             i = ep.order[r]
             nnz = get_row(&ep.rows, i, &x, &xi)

@@ -10,6 +10,7 @@ from libc.math cimport sqrt
 from sgdlearn._kernels._cocob cimport cocob_coords
 from sgdlearn._kernels._fmath cimport fsqrt
 from sgdlearn._kernels._ftrl cimport ftrl_coords, ftrl_sparse
+from sgdlearn._kernels._normalized cimport normalized_coords
 from sgdlearn._kernels._optim_torch cimport (
     adadelta_coords, adamax_coords, nadam_coords, radam_coords,
     sparse_adadelta)
@@ -31,6 +32,7 @@ cpdef enum OptimKind:
     ADAMAX = 10
     ADADELTA = 11
     FTRL = 12
+    NORMALIZED = 13
     COCOB = 14
     SF_SGD = 16
     SF_ADAMW = 17
@@ -61,6 +63,8 @@ cdef inline int divisor_slot(int kind) noexcept nogil:
         return 1
     if kind == COCOB:  # grad_norm_sum, the first to overflow
         return 1
+    if kind == NORMALIZED:
+        return 0  # G (when adaptive; N otherwise, never infinite)
     if kind == AMSGRAD:
         return 2
     if bias_corrected(kind):
@@ -88,6 +92,10 @@ cdef struct Optim:
     double cocob_alpha   # COCOB-Backprop's alpha (its first bets' bound)
     double sf_r          # schedule-free: the weights' power of the step and
     double sf_power      # of lr_max (r and weight_lr_power)
+    bint norm_adaptive   # Vowpal Wabbit's rule (NORMALIZED): its flags and
+    bint norm_normalized  # exponent (VW's --power_t)
+    bint norm_invariant
+    double norm_power
 
 
 cdef struct Update:
@@ -109,6 +117,10 @@ cdef struct Update:
     double sf_lr_pow     # power sf_power, the weight sum (carried in the
     double sf_wsum       # problem's counters) and the update's c
     double sf_c
+    double norm_S        # NORMALIZED: the problem's sum of h ||x / N||^2
+    double norm_W        # and of h (its counters), the current multiplier
+    double norm_mult     # sqrt(W / S) and a mini-batch's 1 / mean weight
+    double norm_inv_h
 
 
 cdef inline void start_updates(const Optim* o, Update* u, double step,
@@ -127,6 +139,8 @@ cdef inline void start_updates(const Optim* o, Update* u, double step,
     u.sf_lr_max = -1.0
     u.sf_lr_pow = 1.0
     u.sf_wsum = u.sf_c = 0.0
+    u.norm_S = u.norm_W = 0.0
+    u.norm_mult = u.norm_inv_h = 1.0
 
 
 cdef inline double flush_tiny(double x) noexcept nogil:
@@ -426,6 +440,16 @@ cdef inline void apply_update(const Optim* o, const Update* u, double l2,
         else:
             cocob_coords(w, s0, slot, sstep, g, gscale, l2, idx, n,
                          o.cocob_alpha)
+        return
+    if kind == NORMALIZED:  # its mini-batch form; per sample: the row rule
+        if idx == NULL:     # (_normalized_epoch.pxi)
+            normalized_coords(w, s0, s1, 1, g, gscale, NULL, n,
+                              u.lr * vscale * u.norm_mult, u.norm_inv_h,
+                              o.norm_adaptive, o.norm_normalized, o.norm_power)
+        else:
+            normalized_coords(w, s0, s1, sstep, g, gscale, idx, n,
+                              u.lr * vscale * u.norm_mult, u.norm_inv_h,
+                              o.norm_adaptive, o.norm_normalized, o.norm_power)
         return
     if kind == SGD:
         gs = -u.lr * vscale * gscale
