@@ -3,14 +3,20 @@ scikit-learn.  Run it with ``python -m sgdlearn``.
 
 It fits GDClassifier and GDRegressor inside Pipelines with StandardScaler,
 tunes ``eta0`` with GridSearchCV, streams the training data in chunks
-through ``partial_fit``, and prints scores and fit times on held-out data.
+through ``partial_fit``, fits raw (unscaled) data with no tuning at all
+(``optimizer="cocob"``), and prints scores and fit times on held-out data.
 """
 
 import time
 import warnings
 
 import numpy as np
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_digits
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_diabetes,
+    load_digits,
+    load_wine,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import SGDClassifier, SGDRegressor
 from sklearn.model_selection import GridSearchCV, train_test_split
@@ -118,11 +124,30 @@ def stream(X, y, chunk=50):
     return rows
 
 
+def no_tuning(name, X, y):
+    """Raw features, every parameter at its default: scikit-learn's SGD
+    against the coin-betting optimizer, which has no learning rate."""
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.25, random_state=SEED, stratify=y
+    )
+    rows = []
+    for label, model in [
+        ("SGDClassifier(), no scaler", SGDClassifier(random_state=SEED)),
+        ('GDClassifier(optimizer="cocob"), no scaler',
+         GDClassifier(optimizer="cocob", random_state=SEED)),
+    ]:
+        model, seconds = _timed_fit(model, X_train, y_train)
+        rows.append((f"{name}, raw", label, model.score(X_test, y_test),
+                     seconds))
+    return rows
+
+
 def main():
     warnings.simplefilter("ignore", ConvergenceWarning)
     X_digits, y_digits = load_digits(return_X_y=True)
     X_diabetes, y_diabetes = load_diabetes(return_X_y=True)
     X_cancer, y_cancer = load_breast_cancer(return_X_y=True)
+    X_wine, y_wine = load_wine(return_X_y=True)
     print("sgdlearn beside scikit-learn's SGD (held-out scores: accuracy for")
     print("classifiers, R^2 for regressors; fit time includes StandardScaler)\n")
     rows = (
@@ -130,6 +155,8 @@ def main():
         + grid_search(X_digits, y_digits)
         + compare("diabetes", X_diabetes, y_diabetes, "regression")
         + stream(X_cancer, y_cancer)
+        + no_tuning("breast_cancer", X_cancer, y_cancer)
+        + no_tuning("wine", X_wine, y_wine)
     )
     print(f"{'data':24s} {'model':44s} {'score':>7s} {'fit time':>9s}")
     print("-" * 87)
