@@ -35,14 +35,24 @@ SEED = 0
 
 # ----------------------------------------------------------------------
 # Command line and header
-def parse_args(doc, repeats=5, quick_repeats=3, add_arguments=None):
-    """``--quick`` (smaller data, fewer repeats) and ``--repeats``."""
+# What ``timed`` reads: wall time, or with ``--clock cpu`` the process's CPU
+# time (which leaves out the time other tenants of a shared machine hold
+# the core; their cache and memory traffic still counts).
+CLOCK = {"now": time.perf_counter}
+
+
+def parse_args(doc, repeats=5, quick_repeats=3, add_arguments=None,
+               clock="wall"):
+    """``--quick`` (smaller data, fewer repeats), ``--repeats`` and
+    ``--clock`` (default ``clock``)."""
     parser = argparse.ArgumentParser(description=doc.strip().splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="smaller data and fewer repeats (a smoke test)")
     parser.add_argument("--repeats", type=int, default=None,
                         help=f"timed repeats, best kept (default {repeats}, "
                              f"{quick_repeats} with --quick)")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default=clock,
+                        help=f"what the timings measure (default {clock})")
     parser.add_argument("--no-wait", action="store_true",
                         help="do not wait for an idle machine before each "
                              "round of repeats")
@@ -52,6 +62,7 @@ def parse_args(doc, repeats=5, quick_repeats=3, add_arguments=None):
     if args.repeats is None:
         args.repeats = quick_repeats if args.quick else repeats
     QUIET["enabled"] = not args.no_wait
+    CLOCK["now"] = time.process_time if args.clock == "cpu" else time.perf_counter
     return args
 
 
@@ -258,9 +269,9 @@ def timed(fn):
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        start = time.perf_counter()
+        start = CLOCK["now"]()
         result = fn()
-        return time.perf_counter() - start, result
+        return CLOCK["now"]() - start, result
     finally:
         if was_enabled:
             gc.enable()
@@ -281,6 +292,31 @@ def best_of(runs, repeats):
             seconds, results[name] = timed(runs[name])
             best[name] = min(best[name], seconds)
     return best, results
+
+
+def epochs_against_sgd(ours, X, y, repeats, epochs=6):
+    """Seconds per epoch of ``ours(max_iter)`` (a factory of unfitted
+    estimators) and of scikit-learn's plain ``SGDClassifier(loss="log_loss")``
+    on the same data, interleaved in the same run: (fit(max_iter=epochs) -
+    fit(max_iter=1)) / (epochs - 1), the best of ``repeats``.  Returns (the
+    best time of each of the four fits, the fitted models, {"ours", "peer"}:
+    seconds per epoch); the keys are "ours", "peer", "ours_long" and
+    "peer_long"."""
+    from sklearn.linear_model import SGDClassifier
+
+    def peer(max_iter):
+        return SGDClassifier(loss="log_loss", max_iter=max_iter, tol=None,
+                             shuffle=True, random_state=SEED)
+
+    def fit(make, max_iter):
+        return lambda: make(max_iter).fit(X, y)
+
+    best, models = best_of({"ours": fit(ours, 1), "peer": fit(peer, 1),
+                            "ours_long": fit(ours, epochs),
+                            "peer_long": fit(peer, epochs)}, repeats)
+    epoch = {who: (best[f"{who}_long"] - best[who]) / (epochs - 1)
+             for who in ("ours", "peer")}
+    return best, models, epoch
 
 
 # ----------------------------------------------------------------------

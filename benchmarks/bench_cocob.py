@@ -17,15 +17,12 @@ wall time): on a shared machine the time other processes hold the core is
 then not counted.  Targets: dense ratio <= 0.6, CSR ratio <= 1.2.
 """
 
-import time
-
-import _common
 import numpy as np
 from _common import (
     SEED,
-    best_of,
     compare,
     dense_data,
+    epochs_against_sgd,
     footer,
     header,
     parse_args,
@@ -40,43 +37,27 @@ EPOCHS = 6
 TARGETS = {"dense": 0.6, "csr": 1.2}
 
 
+def ours(max_iter):
+    return GDClassifier(optimizer="cocob", loss="log_loss", max_iter=max_iter,
+                        tol=None, shuffle=True, random_state=SEED)
+
+
 def time_epochs(name, X, y, args):
-    def fit(make, max_iter):
-        return lambda: make(max_iter).fit(X, y)
-
-    def ours(max_iter):
-        return GDClassifier(optimizer="cocob", loss="log_loss",
-                            max_iter=max_iter, tol=None, shuffle=True,
-                            random_state=SEED)
-
-    def peer(max_iter):
-        return SGDClassifier(loss="log_loss", max_iter=max_iter, tol=None,
-                             shuffle=True, random_state=SEED)
-
-    best, _ = best_of({"ours": fit(ours, 1), "peer": fit(peer, 1),
-                       "ours_long": fit(ours, EPOCHS),
-                       "peer_long": fit(peer, EPOCHS)}, args.repeats)
-    epoch_ours = (best["ours_long"] - best["ours"]) / (EPOCHS - 1)
-    epoch_peer = (best["peer_long"] - best["peer"]) / (EPOCHS - 1)
+    _, _, epoch = epochs_against_sgd(ours, X, y, args.repeats, EPOCHS)
+    epoch_ours, epoch_peer = epoch["ours"], epoch["peer"]
     label = f"{name} {np.dtype(X.dtype).name}"
     ratio = epoch_ours / epoch_peer
     print(f"{label:<13} epoch  {compare(epoch_ours, epoch_peer)}  "
           f"{verdict(ratio, TARGETS[name])}")
     acc = ours(3).fit(X, y).score(X, y)
-    acc_peer = peer(3).fit(X, y).score(X, y)
+    acc_peer = SGDClassifier(loss="log_loss", max_iter=3, tol=None,
+                             random_state=SEED).fit(X, y).score(X, y)
     print(f"{label:<13} train accuracy after 3 epochs: cocob {acc:.4f}, "
           f"sklearn SGD (optimal rate) {acc_peer:.4f}")
 
 
 def main():
-    args = parse_args(__doc__, repeats=3, quick_repeats=2,
-                      add_arguments=lambda p: p.add_argument(
-                          "--clock", choices=["cpu", "wall"], default="cpu"))
-    if args.clock == "cpu":  # _common.timed reads time.perf_counter
-        _common.time = type("CpuClock", (), {
-            "perf_counter": staticmethod(time.process_time),
-            "sleep": staticmethod(time.sleep),
-            "monotonic": staticmethod(time.monotonic)})
+    args = parse_args(__doc__, repeats=3, quick_repeats=2, clock="cpu")
     header("COCOB-Backprop: per-sample epoch time vs SGDClassifier", args)
     n = 20_000 if args.quick else 100_000
     dense = dense_data(n, 100)

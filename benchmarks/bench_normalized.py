@@ -20,16 +20,15 @@ log loss, per sample, shuffle=True, tol=None.
 import numpy as np
 from _common import (
     SEED,
-    best_of,
     compare,
     dense_data,
+    epochs_against_sgd,
     footer,
     header,
     parse_args,
     sparse_data,
     verdict,
 )
-from sklearn.linear_model import SGDClassifier
 
 from sgdlearn import GDClassifier
 
@@ -40,11 +39,6 @@ def ours(max_iter):
     return GDClassifier(optimizer="normalized", loss="log_loss",
                         max_iter=max_iter, tol=None, shuffle=True,
                         random_state=SEED)
-
-
-def peer(max_iter):
-    return SGDClassifier(loss="log_loss", max_iter=max_iter, tol=None,
-                         shuffle=True, random_state=SEED)
 
 
 def vw_examples(vw, X, y):
@@ -88,14 +82,9 @@ def run(name, X, y, args, target_sk, target_vw):
     X_train, y_train = X[n_test:], y[n_test:]
     X_test, y_test = X[:n_test], y[:n_test]
 
-    def fit(make, max_iter):
-        return lambda: make(max_iter).fit(X_train, y_train)
-
-    best, results = best_of({"ours": fit(ours, 1), "peer": fit(peer, 1),
-                             "ours_long": fit(ours, EPOCHS),
-                             "peer_long": fit(peer, EPOCHS)}, args.repeats)
-    epoch_ours = (best["ours_long"] - best["ours"]) / (EPOCHS - 1)
-    epoch_peer = (best["peer_long"] - best["peer"]) / (EPOCHS - 1)
+    best, results, epoch = epochs_against_sgd(ours, X_train, y_train,
+                                              args.repeats, EPOCHS)
+    epoch_ours, epoch_peer = epoch["ours"], epoch["peer"]
     ratio = epoch_ours / epoch_peer
     print(f"{name} epoch  {compare(epoch_ours, epoch_peer)}  "
           f"{verdict(ratio, target_sk)}")

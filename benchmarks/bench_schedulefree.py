@@ -16,9 +16,9 @@ the rows).  Targets: dense ratio <= 0.6, CSR ratio <= 1.2.
 
 from _common import (
     SEED,
-    best_of,
     compare,
     dense_data,
+    epochs_against_sgd,
     footer,
     header,
     parse_args,
@@ -27,7 +27,6 @@ from _common import (
     sparse_data,
     verdict,
 )
-from sklearn.linear_model import SGDClassifier
 
 from sgdlearn import GDClassifier
 
@@ -51,23 +50,13 @@ def main():
 def time_epochs(layout, data, optimizer, penalty, args):
     X, y = data.X, data.y_class
 
-    def fit(make, max_iter):
-        return lambda: make(max_iter).fit(X, y)
-
     def ours(max_iter):
         return GDClassifier(optimizer=optimizer, loss="log_loss",
                             penalty=penalty, max_iter=max_iter, tol=None,
                             shuffle=True, random_state=SEED)
 
-    def peer(max_iter):
-        return SGDClassifier(loss="log_loss", max_iter=max_iter, tol=None,
-                             shuffle=True, random_state=SEED)
-
-    best, models = best_of({"ours": fit(ours, 1), "peer": fit(peer, 1),
-                            "ours_long": fit(ours, EPOCHS),
-                            "peer_long": fit(peer, EPOCHS)}, args.repeats)
-    epoch_ours = (best["ours_long"] - best["ours"]) / (EPOCHS - 1)
-    epoch_peer = (best["peer_long"] - best["peer"]) / (EPOCHS - 1)
+    best, models, epoch = epochs_against_sgd(ours, X, y, args.repeats, EPOCHS)
+    epoch_ours, epoch_peer = epoch["ours"], epoch["peer"]
     ratio = epoch_ours / epoch_peer
     label = f"{layout} {optimizer} penalty={penalty}"
     scores = qualities(quality(models["ours_long"], X, y, "log_loss"),
