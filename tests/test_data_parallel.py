@@ -283,3 +283,58 @@ def test_binary_two_shards_accuracy(data):
     one = GDClassifier(**params).fit(X, y)
     two = GDClassifier(**params, n_shards=2, n_jobs=2).fit(X, y)
     assert abs(two.score(X, y) - one.score(X, y)) < 0.02
+
+
+class Recorder:
+    """A FitCallback recording the epoch events and each event's model."""
+
+    def __init__(self, stop_after=None):
+        self.names, self.coefs = [], []
+        self.stop_after = stop_after
+
+    def setup(self, estimator, context):
+        pass
+
+    def teardown(self, estimator, context):
+        pass
+
+    def on_fit_task_begin(self, estimator, context):
+        self.names.append(context.task_name)
+
+    def on_fit_task_end(self, estimator, context, *, X=None, y=None,
+                        fitted_estimator=None):
+        if fitted_estimator is not None and context.task_name == "epoch":
+            self.coefs.append(fitted_estimator.coef_.copy())
+        return (self.stop_after is not None
+                and len(self.coefs) >= self.stop_after)
+
+
+def test_callbacks_one_event_per_mixed_round(data):
+    X, y = data
+    recorder = Recorder()
+    clf = GDClassifier(loss="log_loss", max_iter=6, tol=None, random_state=0,
+                       n_shards=2, local_epochs=2, n_jobs=2)
+    clf.set_callbacks(recorder).fit(X, y)
+    assert recorder.names == ["fit"] + ["epoch"] * 3
+    np.testing.assert_array_equal(recorder.coefs[-1], clf.coef_)
+    # a callback that stops after the first mix: the model of that mix
+    stopper = Recorder(stop_after=1)
+    first = GDClassifier(**clf.get_params()).set_callbacks(stopper).fit(X, y)
+    np.testing.assert_array_equal(first.coef_, recorder.coefs[0])
+    assert first.n_iter_ == 2
+
+
+@pytest.mark.skipif(not hasattr(__import__("signal"), "pthread_kill"),
+                    reason="needs POSIX signals")
+@pytest.mark.parametrize("n_jobs", [1, 2])
+def test_ctrl_c_stops_the_shards_and_changes_nothing(n_jobs):
+    from .test_interrupt import assert_interrupted
+
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((100_000, 50))
+    y = (X[:, 0] > 0).astype(int)
+    clf = GDClassifier(loss="log_loss", optimizer="adam", random_state=0,
+                       n_shards=2, n_jobs=n_jobs)
+    clf.partial_fit(X[:500], y[:500], classes=[0, 1])
+    clf.set_params(max_iter=1000, tol=None, warm_start=True)
+    assert_interrupted(clf, lambda: clf.fit(X, y))
