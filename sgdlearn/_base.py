@@ -455,6 +455,7 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
                                       settings, max_epochs, fit, t_start,
                                       callbacks)
         else:
+            self.__dict__.pop("_shard_clocks", None)  # of an n_shards call
             trainers = [Trainer(problem, rows, order, settings, t_start)
                         for problem in problems]
             if len(trainers) == 1 or effective_n_jobs(n_jobs) == 1:
