@@ -1,6 +1,7 @@
 """In-process data-parallel training (``n_shards``, issue 20)."""
 
 import copy
+import os
 import pickle
 
 import numpy as np
@@ -54,9 +55,14 @@ def optimizer_params(name):
     return without_rate(params)
 
 
+# The other optimizers: SGDLEARN_SLOW_TESTS=1 (or -m slow) runs them.
+_SLOW = [pytest.mark.slow, pytest.mark.skipif(
+    os.environ.get("SGDLEARN_SLOW_TESTS") != "1",
+    reason="exhaustive: set SGDLEARN_SLOW_TESTS=1")]
+
+
 def marked(names):
-    return [pytest.param(n, marks=() if n in FAST else pytest.mark.slow)
-            for n in names]
+    return [pytest.param(n, marks=() if n in FAST else _SLOW) for n in names]
 
 
 @pytest.mark.parametrize("name", marked(OPTIMIZERS))
