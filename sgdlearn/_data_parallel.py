@@ -22,7 +22,9 @@ not depend on thread timing.
 
 Stopping (tol, early stopping on held-out rows, 'adaptive') is the
 estimator's rule applied to the mixture after every round; callbacks see
-one epoch event per round, after the mix.
+one epoch event per round, after the mix.  With ``mixing='one_shot'`` (one
+round of ``max_iter`` epochs) each shard stops by the training-objective
+rule on its own, as in :func:`sgdlearn.dask.fit_data_parallel`.
 """
 
 import dataclasses
@@ -157,6 +159,8 @@ class _Shard:
         start = len(self.trainer.problem.losses)
         try:
             for _ in range(n_epochs):
+                if not self.trainer.running:  # its own rule ('one_shot')
+                    break
                 self.trainer.epoch()
         except DivergenceError as error:
             raise DivergenceError(
@@ -193,8 +197,12 @@ def run_sharded(estimator, rows, order, problems, rngs, weights, settings,
     for o in orders:
         own = kernel_settings(estimator, rows, o.shape[0], None,
                               fit_epochs=max_epochs if fit else None)
-        shard_settings.append(dataclasses.replace(
-            own, tol=-np.inf, validation=None, verbose=0, adaptive=False))
+        if one_shot:  # each shard stops by the rule, as sgdlearn.dask
+            shard_settings.append(dataclasses.replace(
+                own, validation=None, verbose=0))
+        else:
+            shard_settings.append(dataclasses.replace(
+                own, tol=-np.inf, validation=None, verbose=0, adaptive=False))
     context = _context(estimator)
     context["averaging"] = bool(estimator.average)
     tasks = []  # tasks[p][s]
@@ -240,7 +248,7 @@ def run_sharded(estimator, rows, order, problems, rngs, weights, settings,
         mixed_t[p] += state["t_"] - 1.0
         curve = state["loss_curve_"]
         problem.losses.extend(curve)
-        problem.n_iter += n_epochs
+        problem.n_iter += len(curve)  # the longest shard's epochs
         score = None
         if settings.validation is not None:
             score = settings.validation.score(problem)

@@ -93,8 +93,9 @@ PARAMETERS = {
     With ``n_shards``: epochs each shard runs between two averages.""",
     "mixing": """mixing : {'iterative', 'one_shot'}, default='iterative'
     With ``n_shards``: 'iterative' averages every ``local_epochs`` epochs
-    (iterative parameter mixing); 'one_shot' runs all ``max_iter`` epochs
-    on every shard and averages once at the end.""",
+    (iterative parameter mixing); 'one_shot' trains every shard up to
+    ``max_iter`` epochs (each stopping by ``tol`` on its own) and averages
+    once at the end.""",
     "random_state": """random_state : int, RandomState instance or None, default=None
     Seeds the row order of every epoch and the early-stopping split. Pass an
     int for reproducible results.""",

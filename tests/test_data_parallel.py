@@ -232,6 +232,11 @@ def test_one_shot_mixes_once(data):
     assert_same(once, long)
     every = GDClassifier(**params).fit(X, y)
     assert not np.array_equal(once.coef_, every.coef_)
+    # each shard stops by its own rule, as sgdlearn.dask's one-shot
+    stopped = GDClassifier(**params | {"max_iter": 300, "tol": 1e-2},
+                           n_iter_no_change=2, mixing="one_shot").fit(X, y)
+    assert stopped.n_iter_ < 300
+    assert len(stopped.loss_curve_) == stopped.n_iter_
 
 
 def test_early_stopping_on_the_mixture(data):
