@@ -169,6 +169,9 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
             Interval(Real, 0, None, closed="neither"),
             StrOptions({"auto"}),
         ],
+        "n_shards": [Interval(Integral, 1, None, closed="left"), None],
+        "local_epochs": [Interval(Integral, 1, None, closed="left")],
+        "mixing": [StrOptions({"iterative", "one_shot"})],
     }
 
     def _init_params(self, params):
@@ -373,6 +376,10 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
         a ``fit`` (new row-order generators, a new training record)."""
         targets = self._targets(labels, validation_mask)
         rngs = self._rngs(len(targets), reset=fresh)
+        if getattr(self, "n_shards", None) is not None:
+            from sgdlearn._data_parallel import shard_rngs
+
+            rngs = shard_rngs(self, rngs, len(targets), self.n_shards)
         callbacks = self._epoch_callbacks(fresh, max_epochs, X, y, sample_weight,
                                           state)
         t, n_iter, problems = self._run(
@@ -440,14 +447,22 @@ class BaseGD(ModelState, SparseCoefMixin, BaseEstimator):
             )
         if t_start is None:
             t_start = getattr(self, "t_", 1.0)
-        trainers = [Trainer(problem, rows, order, settings, t_start)
-                    for problem in problems]
         n_jobs = getattr(self, "n_jobs", None)
-        if len(trainers) == 1 or effective_n_jobs(n_jobs) == 1:
-            t = train(trainers, max_epochs, callbacks=callbacks)
+        if getattr(self, "n_shards", None) is not None:
+            from sgdlearn._data_parallel import run_sharded
+
+            t, trainers = run_sharded(self, rows, order, problems, rngs, weights,
+                                      settings, max_epochs, fit, t_start,
+                                      callbacks)
         else:
-            with Parallel(n_jobs=n_jobs, require="sharedmem") as parallel:
-                t = train(trainers, max_epochs, parallel, callbacks)
+            self.__dict__.pop("_shard_clocks", None)  # of an n_shards call
+            trainers = [Trainer(problem, rows, order, settings, t_start)
+                        for problem in problems]
+            if len(trainers) == 1 or effective_n_jobs(n_jobs) == 1:
+                t = train(trainers, max_epochs, callbacks=callbacks)
+            else:
+                with Parallel(n_jobs=n_jobs, require="sharedmem") as parallel:
+                    t = train(trainers, max_epochs, parallel, callbacks)
         worst = max(trainers, key=lambda trainer: trainer.loss_ratio)
         ratio = worst.loss_ratio
         if ratio > WARN_FACTOR:

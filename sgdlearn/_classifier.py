@@ -36,7 +36,7 @@ _PARAMETERS = [
     "n_iter_no_change", "class_weight", "warm_start", "average", "optimizer",
     "batch_size", "momentum", "beta_1", "beta_2", "eps", "rho", "centered",
     "decay_steps", "decay_rate", "eta_min", "warmup_steps", "intercept_decay",
-    "multi_class",
+    "multi_class", "n_shards", "local_epochs", "mixing",
 ]
 _TEXTS = {
     "loss": """loss : str, default='hinge'
@@ -165,6 +165,9 @@ class GDClassifier(CallbackSupportMixin, LinearClassifierMixin, BaseGD):
         warmup_steps=0,
         intercept_decay="auto",
         multi_class="ovr",
+        n_shards=None,
+        local_epochs=1,
+        mixing="iterative",
     ):
         self._init_params(locals())
 

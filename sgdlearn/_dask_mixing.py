@@ -294,12 +294,15 @@ def _combine_pair(a, b, mixing):
     raise ValueError(f"unknown mixing rule {mixing!r} in the optimizer table")
 
 
-def leaf(model, weight):
+def leaf(model, weight, context=None):
     """The partial of one fitted copy with mixing weight ``weight``: only
-    arrays and scalars (its size is that of the copy's weights and state)."""
+    arrays and scalars (its size is that of the copy's weights and state).
+    ``context``: that of :func:`_context`, when ``model`` is not an
+    estimator but a namespace of its arrays (``sgdlearn._data_parallel``)."""
     weight = float(weight)
     steps = np.asarray(model._optimizer_steps).copy()
-    context = _context(model)
+    if context is None:
+        context = _context(model)
     slots = []
     for index, (mixing, beta) in enumerate(context["rules"]):
         factor = (np.ones(steps.shape) if beta is None

@@ -73,10 +73,29 @@ PARAMETERS = {
     'squared_epsilon_insensitive' losses. (The optimizers' stabilizer is
     ``eps``.)""",
     "n_jobs": """n_jobs : int, default=None
-    Threads for one-vs-rest on more than two classes; one binary problem per
-    class, each epoch of each problem runs without the GIL. None means 1
-    unless in a :func:`joblib.parallel_backend` context; -1 uses all
-    processors.""",
+    Threads for one-vs-rest on more than two classes (one binary problem per
+    class) and for the shards of ``n_shards``; every epoch of every problem
+    or shard runs without the GIL. With both, the threads are shared by all
+    (class, shard) tasks. None means 1 unless in a
+    :func:`joblib.parallel_backend` context; -1 uses all processors.""",
+    "n_shards": """n_shards : int or None, default=None
+    Data-parallel training of one model in threads (see
+    :ref:`scale-all-cores`): the training rows are split into ``n_shards``
+    contiguous ranges (X is not copied), a copy of the model trains on each
+    (on ``n_jobs`` threads, without the GIL) and the copies are averaged
+    every ``local_epochs`` epochs (weights, averaged weights, optimizer
+    state), as :func:`sgdlearn.dask.fit_data_parallel` averages them. The
+    same ``random_state``, data and ``n_shards`` give the same model
+    whatever ``n_jobs``. Stopping rules and callbacks apply to the average;
+    ``partial_fit`` averages at the end of every call. None (the default)
+    trains on all rows in one thread per problem; 1 gives the same model.""",
+    "local_epochs": """local_epochs : int, default=1
+    With ``n_shards``: epochs each shard runs between two averages.""",
+    "mixing": """mixing : {'iterative', 'one_shot'}, default='iterative'
+    With ``n_shards``: 'iterative' averages every ``local_epochs`` epochs
+    (iterative parameter mixing); 'one_shot' trains every shard up to
+    ``max_iter`` epochs (each stopping by ``tol`` on its own) and averages
+    once at the end.""",
     "random_state": """random_state : int, RandomState instance or None, default=None
     Seeds the row order of every epoch and the early-stopping split. Pass an
     int for reproducible results.""",

@@ -1,6 +1,7 @@
 """GDRegressor: linear regression trained by compiled gradient descent."""
 
 import warnings
+from numbers import Integral
 
 import numpy as np
 from sklearn.base import RegressorMixin
@@ -27,7 +28,8 @@ _PARAMETERS = [
     "power_t", "early_stopping", "validation_fraction", "n_iter_no_change",
     "warm_start", "average", "optimizer", "batch_size", "momentum", "beta_1",
     "beta_2", "eps", "rho", "centered", "decay_steps", "decay_rate", "eta_min",
-    "warmup_steps", "intercept_decay",
+    "warmup_steps", "intercept_decay", "n_jobs", "n_shards", "local_epochs",
+    "mixing",
 ]
 _TEXTS = {"loss": """loss : str, default='squared_error'
     'squared_error' (least squares), 'huber' (robust: linear beyond
@@ -85,6 +87,7 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
     _parameter_constraints: dict = {
         **BaseGD._parameter_constraints,
         "loss": [StrOptions(set(REGRESSION_LOSSES))],
+        "n_jobs": [Integral, None],
     }
 
     def __init__(
@@ -122,6 +125,10 @@ class GDRegressor(CallbackSupportMixin, RegressorMixin, BaseGD):
         eta_min=0.0,
         warmup_steps=0,
         intercept_decay="auto",
+        n_jobs=None,
+        n_shards=None,
+        local_epochs=1,
+        mixing="iterative",
     ):
         self._init_params(locals())
 
