@@ -11,6 +11,9 @@ a commit that says which cases changed and why::
 
     SGDLEARN_KERNEL=baseline SGDLEARN_RECORD_GOLDEN=1 \
         python -m pytest tests/test_golden.py -k record
+
+A new optimizer's cases alone are added, leaving every recorded array as it
+is, with ``SGDLEARN_RECORD_GOLDEN=missing``.
 """
 
 import os
@@ -117,13 +120,21 @@ def _train(case):
     return arrays
 
 
-def record():
+def record(missing_only=False):
+    """Train every case and save its arrays; with ``missing_only``, keep the
+    recorded arrays and add only the cases that have none (a new
+    optimizer's), so that nothing recorded before can change."""
     arrays = {}
-    for case in _cases():
+    if missing_only and GOLDEN.exists():
+        with np.load(GOLDEN) as data:
+            arrays = {key: data[key] for key in data.files}
+    have = {key.split("/", 1)[0] for key in arrays}
+    new = [case for case in _cases() if case not in have]
+    for case in new:
         for name, value in _train(case).items():
             arrays[f"{case}/{name}"] = value
     np.savez_compressed(GOLDEN, **arrays)
-    print(f"recorded {len(arrays)} arrays to {GOLDEN}")
+    print(f"recorded {len(new)} cases, {len(arrays)} arrays in {GOLDEN}")
 
 
 @pytest.fixture(scope="module")
@@ -157,4 +168,4 @@ def test_golden(case, golden):
 def test_record():
     if kernel is not baseline:
         pytest.fail("record on the portable build: SGDLEARN_KERNEL=baseline")
-    record()
+    record(missing_only=os.environ["SGDLEARN_RECORD_GOLDEN"] == "missing")
