@@ -53,6 +53,30 @@ def as_layout(X, layout, dtype=np.float64):
     return sp.csr_array(X) if layout == "csr" else X
 
 
+# Loopback only, random ports: without these an in-process cluster serves
+# its dashboards on 0.0.0.0 (and dashboard_address=None still binds 8787).
+LOOPBACK = {"dashboard_address": "127.0.0.1:0",
+            "worker_dashboard_address": "127.0.0.1:0"}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A two-worker in-process dask LocalCluster on loopback, per module."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
+                                  processes=False, memory_limit=0,
+                                  **LOOPBACK) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def client(cluster):
+    """A client of ``cluster``, closed after each test."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.Client(cluster, timeout="30s") as client:
+        yield client
+
+
 def snapshot(estimator):
     """Every attribute of a fitted estimator, deep-copied, for comparing
     bit for bit with the state after a failed call."""
@@ -89,17 +113,22 @@ def _assert_identical(a, b, name):
         assert a == b or (a != a and b != b), name
 
 
-def load_reference():
-    """tests/_reference.py, the NumPy transcription of docs/algorithm.rst
-    (loaded by path: the tests are not a package)."""
-    name = "sgdlearn_test_reference"
+def load_test_module(stem):
+    """tests/<stem>.py, loaded by path (the tests are not a package) once,
+    as the module ``sgdlearn_test<stem>``."""
+    name = f"sgdlearn_test{stem}"
     if name not in sys.modules:
-        path = Path(__file__).with_name("_reference.py")
+        path = Path(__file__).with_name(f"{stem}.py")
         spec = importlib.util.spec_from_file_location(name, path)
         module = importlib.util.module_from_spec(spec)
         sys.modules[name] = module
         spec.loader.exec_module(module)
     return sys.modules[name]
+
+
+def load_reference():
+    """tests/_reference.py, the NumPy transcription of docs/algorithm.rst."""
+    return load_test_module("_reference")
 
 
 # ----------------------------------------------------------------------------

@@ -34,27 +34,9 @@ da = pytest.importorskip("dask.array")
 sgd_dask = pytest.importorskip("sgdlearn.dask")
 from sgdlearn._dask_mixing import adopt, mix  # noqa: E402
 
-# Loopback only, random ports: without these an in-process cluster serves
-# its dashboards on 0.0.0.0 (and dashboard_address=None still binds 8787).
-LOOPBACK = {"dashboard_address": "127.0.0.1:0",
-            "worker_dashboard_address": "127.0.0.1:0"}
 STATE = ("coef_", "intercept_", "_coef_state", "_intercept_state",
          "_optimizer_steps", "_standard_coef", "_standard_intercept",
          "_average_coef", "_average_intercept", "t_", "loss_curve_")
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                  processes=False, memory_limit=0,
-                                  **LOOPBACK) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def client(cluster):
-    with distributed.Client(cluster, timeout="30s") as client:
-        yield client
 
 
 def blocked(*arrays, chunk):

@@ -35,8 +35,6 @@ from sgdlearn._dask_mixing import (  # noqa: E402
     tree_mix,
 )
 
-LOOPBACK = {"dashboard_address": "127.0.0.1:0",
-            "worker_dashboard_address": "127.0.0.1:0"}
 STATE = ("coef_", "intercept_", "_coef_state", "_intercept_state",
          "_optimizer_steps", "_optimizer_counters", "_standard_coef",
          "_standard_intercept", "_average_coef", "_average_intercept", "t_",
@@ -198,20 +196,6 @@ def test_adopt_a_state_dict(data):
 
 # ----------------------------------------------------------------------
 # On a cluster
-@pytest.fixture(scope="module")
-def cluster():
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1,
-                                  processes=False, memory_limit=0,
-                                  **LOOPBACK) as cluster:
-        yield cluster
-
-
-@pytest.fixture
-def client(cluster):
-    with distributed.Client(cluster, timeout="30s") as client:
-        yield client
-
-
 def test_round_on_the_cluster_equals_tree_mix_whatever_the_placement(
         client, data):
     """The cluster's tree computes exactly ``tree_mix``: the same bits with

@@ -6,10 +6,7 @@ rule, CSR against dense, scale invariance, the defaults on unscaled data,
 K outputs, state across calls, Dask mixing, and real VW when installed.
 The generic tests (every optimizer of the table) cover it too."""
 
-import importlib.util
 import pickle
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,19 +21,9 @@ from sgdlearn._kernels import _select
 from sgdlearn._resolve import resolve_optimizer, resolve_rate
 from sgdlearn.optim import Normalized
 
+from .conftest import load_test_module
 
-def _load():
-    name = "sgdlearn_test_reference_normalized"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("_reference_normalized.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-rn = _load()
+rn = load_test_module("_reference_normalized")
 
 
 def _stream(seed=3, n=300, d=5):

@@ -6,10 +6,7 @@ package when installed, CSR against dense (the O(1) catch-up), the
 prediction point x, the errors, warm starts, pickling and Dask mixing.  The
 generic tests (every optimizer of the table) cover them too."""
 
-import importlib.util
 import pickle
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,23 +21,12 @@ from sgdlearn._optim_table import sf_weights
 from sgdlearn.optim import AdamWScheduleFree, SGDScheduleFree
 from sgdlearn.schedules import OneCycleLR
 
-from .conftest import load_reference
+from .conftest import load_reference, load_test_module
 
 load_reference()  # registers the module _reference_sf imports from
 
 
-def _load_sf_reference():
-    name = "sgdlearn_test_reference_sf"
-    if name not in sys.modules:
-        path = Path(__file__).with_name("_reference_sf.py")
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-ref = _load_sf_reference()
+ref = load_test_module("_reference_sf")
 pytestmark = pytest.mark.filterwarnings(
     "ignore::sklearn.exceptions.ConvergenceWarning")
 

@@ -167,3 +167,22 @@ def test_bad_shuffle_value_is_refused_before_any_change(digits):
         est.partial_fit(X, y)
     est.set_params(shuffle=True)
     assert_same_state(est, before)
+
+
+def test_local_resume_after_pickle_equals_an_unbroken_stream(digits):
+    """The row-order generator travels with the model: a stream pickled
+    between calls continues with the orders an unbroken one draws."""
+    import pickle
+
+    X, y = digits
+    params = dict(shuffle="local", loss="log_loss", random_state=7)
+    unbroken = GDClassifier(**params)
+    resumed = GDClassifier(**params)
+    classes = np.unique(y)
+    for call in range(4):
+        unbroken.partial_fit(X, y, classes=classes)
+        resumed.partial_fit(X, y, classes=classes)
+        if call == 1:
+            resumed = pickle.loads(pickle.dumps(resumed))
+    assert_array_equal(resumed.coef_, unbroken.coef_)
+    assert_array_equal(resumed.intercept_, unbroken.intercept_)
